@@ -1,0 +1,33 @@
+"""tui-nn's training engine: pure NumPy, no UI.
+
+from engine import ExperimentConfig, Trainer
+trainer = Trainer(ExperimentConfig.from_dict({"model": {"hidden": [16, 16]}}))
+record = trainer.step()
+"""
+
+from engine.config import (
+    ConfigError,
+    DataConfig,
+    ExperimentConfig,
+    ModelConfig,
+    OptimizerConfig,
+    TrainingConfig,
+)
+from engine.diagnostics import LAYER_STATS, LayerStats
+from engine.trainer import Diverged, EvalRecord, RunResult, StepRecord, Trainer
+
+__all__ = [
+    "LAYER_STATS",
+    "ConfigError",
+    "DataConfig",
+    "Diverged",
+    "EvalRecord",
+    "ExperimentConfig",
+    "LayerStats",
+    "ModelConfig",
+    "OptimizerConfig",
+    "RunResult",
+    "StepRecord",
+    "Trainer",
+    "TrainingConfig",
+]

@@ -1,0 +1,135 @@
+"""What the lecture talks about, measured: per-layer stats each step, and on-demand views.
+
+The per-step stats are on the training hot path, so they use only cheap reductions:
+vdot for squared norms, one sum for the mean, no np.std.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.config import ModelConfig
+from engine.layers import Layer
+from engine.network import MLP
+
+Array = np.ndarray
+
+LAYER_STATS = (
+    "grad_norm_W",
+    "grad_norm_b",
+    "weight_norm",
+    "update_ratio",
+    "dead",
+    "saturated",
+    "act_mean",
+    "act_std",
+)
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    grad_norm_W: float
+    grad_norm_b: float
+    weight_norm: float
+    update_ratio: float
+    dead: float
+    saturated: float
+    act_mean: float
+    act_std: float
+
+
+def layer_stats(layer: Layer, update: Array, is_output: bool) -> list[float]:
+    """One layer's LAYER_STATS, in order, after the optimizer's update."""
+    w2 = float(np.vdot(layer.W, layer.W))
+    weight_norm = math.sqrt(w2)
+    update_norm = math.sqrt(float(np.vdot(update, update)))
+    a = layer.a
+    n = a.size
+    mean = float(a.sum()) / n
+    var = float(np.vdot(a, a)) / n - mean * mean
+    act = layer.activation
+    dead = act.dead_units(a) if act.dead_units and not is_output else 0
+    saturated = act.saturated_units(a) if act.saturated_units and not is_output else 0
+    return [
+        math.sqrt(float(np.vdot(layer.dW, layer.dW))),
+        math.sqrt(float(np.vdot(layer.db, layer.db))),
+        weight_norm,
+        update_norm / weight_norm if weight_norm > 0 else 0.0,
+        dead,
+        saturated,
+        mean,
+        math.sqrt(var) if var > 0 else 0.0,
+    ]
+
+
+def dead_units(network: MLP) -> list[int]:
+    """Per hidden layer: units that were zero for every sample of the last forward."""
+    counts = []
+    for layer in network.layers[:-1]:
+        counter = layer.activation.dead_units
+        counts.append(counter(layer.a) if counter else 0)
+    return counts
+
+
+def saturated_units(network: MLP) -> list[int]:
+    counts = []
+    for layer in network.layers[:-1]:
+        counter = layer.activation.saturated_units
+        counts.append(counter(layer.a) if counter else 0)
+    return counts
+
+
+def symmetry(network: MLP) -> list[float]:
+    """Per hidden layer: the largest distance between two units' incoming weight vectors,
+    relative to the largest weight-vector norm. Zero means every unit is the same unit."""
+    spreads = []
+    for layer in network.layers[:-1]:
+        W = layer.W.reshape(layer.W.shape[0], layer.units, -1).astype(np.float64)
+        vectors = W.transpose(1, 0, 2).reshape(layer.units, -1)
+        spread = float(np.max(np.abs(vectors - vectors[0])))
+        scale = float(np.max(np.abs(vectors))) or 1.0
+        spreads.append(spread / scale)
+    return spreads
+
+
+def chance_loss(n_classes: int) -> float:
+    """The loss of a softmax that knows nothing: ln C."""
+    return math.log(n_classes)
+
+
+@dataclass(frozen=True)
+class LayerProfile:
+    mean: float
+    std: float
+    counts: Array  # histogram counts
+    edges: Array
+
+
+def activation_profile(network: MLP, X: Array, bins: int = 30) -> list[LayerProfile]:
+    """Forward X once and describe every hidden layer's activations."""
+    network.forward(X)
+    profiles = []
+    for a in network.hidden_activations:
+        values = a.astype(np.float64).ravel()
+        lo, hi = float(values.min()), float(values.max())
+        if hi - lo < 1e-12:
+            lo, hi = lo - 1.0, hi + 1.0
+        counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
+        profiles.append(LayerProfile(float(values.mean()), float(values.std()), counts, edges))
+    return profiles
+
+
+def depth_profile(
+    model: ModelConfig,
+    rng: np.random.Generator,
+    n_in: int = 500,
+    n_samples: int = 1000,
+    bins: int = 30,
+) -> list[LayerProfile]:
+    """CS231n's experiment: unit-Gaussian input through a freshly initialized net."""
+    network = MLP.from_config(model, n_in, 1, rng, np.float64)
+    X = rng.standard_normal((n_samples, n_in))
+    return activation_profile(network, X, bins)

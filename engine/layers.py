@@ -1,0 +1,113 @@
+"""Dense and Maxout layers: functional kernels with explicit caches, thin classes over them.
+
+Weights are laid out (fan_in, fan_out); Maxout's are (fan_in, units, k).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from engine.activations import Activation
+
+Array = np.ndarray
+
+
+def dense_forward(x: Array, W: Array, b: Array) -> Array:
+    return x @ W + b
+
+
+def dense_backward(
+    dz: Array, x: Array, W: Array, need_dx: bool = True
+) -> tuple[Array | None, Array, Array]:
+    """Returns dx (None when the caller is the first layer), dW, db."""
+    dW = x.T @ dz
+    db = dz.sum(axis=0)
+    dx = dz @ W.T if need_dx else None
+    return dx, dW, db
+
+
+def maxout_forward(x: Array, W: Array, b: Array) -> tuple[Array, Array]:
+    """out[n, u] = max_j (x W[:, u, j] + b[u, j]); returns out and the winning piece."""
+    fan_in, units, k = W.shape
+    z = (x @ W.reshape(fan_in, units * k) + b.reshape(-1)).reshape(-1, units, k)
+    winner = z.argmax(axis=2)
+    out = np.take_along_axis(z, winner[..., None], axis=2)[..., 0]
+    return out, winner
+
+
+def maxout_backward(
+    dout: Array, x: Array, winner: Array, W: Array, need_dx: bool = True
+) -> tuple[Array | None, Array, Array]:
+    fan_in, units, k = W.shape
+    dz = np.zeros((dout.shape[0], units, k), dtype=dout.dtype)
+    np.put_along_axis(dz, winner[..., None], dout[..., None], axis=2)
+    dz2 = dz.reshape(-1, units * k)
+    dW = (x.T @ dz2).reshape(W.shape)
+    db = dz2.sum(axis=0).reshape(units, k)
+    dx = dz2 @ W.reshape(fan_in, units * k).T if need_dx else None
+    return dx, dW, db
+
+
+class Layer(Protocol):
+    W: Array
+    b: Array
+    dW: Array
+    db: Array
+    activation: Activation
+    a: Array  # the output of the last forward, after the activation
+
+    @property
+    def units(self) -> int: ...
+
+    def forward(self, x: Array) -> Array: ...
+
+    def backward(self, da: Array, need_dx: bool = True) -> Array | None: ...
+
+
+class Dense:
+    """x -> activation(x W + b)."""
+
+    def __init__(self, W: Array, b: Array, activation: Activation) -> None:
+        self.W, self.b, self.activation = W, b, activation
+        self.dW = np.zeros_like(W)
+        self.db = np.zeros_like(b)
+
+    @property
+    def units(self) -> int:
+        return int(self.W.shape[1])
+
+    def forward(self, x: Array) -> Array:
+        z = dense_forward(x, self.W, self.b)
+        self.x = x
+        self.z = z.copy() if self.activation.needs_input else z
+        self.a = self.activation.forward(z)
+        return self.a
+
+    def backward(self, da: Array, need_dx: bool = True) -> Array | None:
+        dz = self.activation.backward(da, self.z, self.a)
+        dx, self.dW, self.db = dense_backward(dz, self.x, self.W, need_dx)
+        return dx
+
+
+class Maxout:
+    """x -> max over k affine pieces; the activation after it is the identity."""
+
+    def __init__(self, W: Array, b: Array, activation: Activation) -> None:
+        self.W, self.b, self.activation = W, b, activation
+        self.dW = np.zeros_like(W)
+        self.db = np.zeros_like(b)
+
+    @property
+    def units(self) -> int:
+        return int(self.W.shape[1])
+
+    def forward(self, x: Array) -> Array:
+        self.x = x
+        self.a, self.winner = maxout_forward(x, self.W, self.b)
+        return self.a
+
+    def backward(self, da: Array, need_dx: bool = True) -> Array | None:
+        dx, self.dW, self.db = maxout_backward(da, self.x, self.winner, self.W, need_dx)
+        return dx

@@ -1,0 +1,98 @@
+"""The MLP: hidden layers with the chosen activation, then a linear output layer."""
+
+from __future__ import annotations
+
+import copy
+from itertools import pairwise
+
+import numpy as np
+
+from engine.activations import ActivationParams, get_activation
+from engine.config import ModelConfig
+from engine.initializers import initialize
+from engine.layers import Dense, Layer, Maxout
+
+Array = np.ndarray
+
+
+class MLP:
+    def __init__(self, layers: list[Layer]) -> None:
+        self.layers = layers
+
+    @classmethod
+    def from_config(
+        cls,
+        model: ModelConfig,
+        n_in: int,
+        n_out: int,
+        rng: np.random.Generator,
+        dtype: np.dtype | type = np.float32,
+    ) -> MLP:
+        params = ActivationParams(model.leaky_slope, model.elu_alpha)
+        hidden_act = get_activation(model.activation, params)
+        linear = get_activation("linear")
+        sizes = [n_in, *model.hidden, n_out]
+        layers: list[Layer] = []
+        for i, (fan_in, fan_out) in enumerate(pairwise(sizes)):
+            is_output = i == len(sizes) - 2
+            maxout = model.activation == "maxout" and not is_output
+            # Maxout's k pieces each map fan_in -> fan_out, so the fans are the same.
+            shape = (fan_in, fan_out, model.maxout_k) if maxout else (fan_in, fan_out)
+            W = initialize(model.init, shape, fan_in, fan_out, rng, model.init_scale)
+            b = np.full(shape[1:], model.bias_value if model.bias_init == "constant" else 0.0)
+            kind = Maxout if maxout else Dense
+            act = linear if is_output else hidden_act
+            layers.append(kind(W.astype(dtype), b.astype(dtype), act))
+        return cls(layers)
+
+    def forward(self, X: Array) -> Array:
+        """The outputs before the loss (logits); every layer keeps its cache."""
+        for layer in self.layers:
+            X = layer.forward(X)
+        return X
+
+    def backward(self, dout: Array) -> dict[str, Array]:
+        """Gradients with the same keys as parameters(); dout is consumed."""
+        for i in range(len(self.layers) - 1, -1, -1):
+            dout = self.layers[i].backward(dout, need_dx=i > 0)  # type: ignore[assignment]
+        return self.gradients()
+
+    def parameters(self) -> dict[str, Array]:
+        params = {}
+        for i, layer in enumerate(self.layers):
+            params[f"layers.{i}.W"] = layer.W
+            params[f"layers.{i}.b"] = layer.b
+        return params
+
+    def gradients(self) -> dict[str, Array]:
+        grads = {}
+        for i, layer in enumerate(self.layers):
+            grads[f"layers.{i}.W"] = layer.dW
+            grads[f"layers.{i}.b"] = layer.db
+        return grads
+
+    def load_parameters(self, params: dict[str, Array]) -> None:
+        """Copy values in place, keeping the dtype; shapes must match."""
+        own = self.parameters()
+        for name, value in params.items():
+            if own[name].shape != value.shape:
+                raise ValueError(f"{name}: shape {value.shape}, expected {own[name].shape}")
+            own[name][...] = value
+
+    def astype(self, dtype: np.dtype | type) -> MLP:
+        """A deep copy in another dtype (float64 for gradient checks)."""
+        clone = copy.deepcopy(self)
+        for layer in clone.layers:
+            layer.W = layer.W.astype(dtype)
+            layer.b = layer.b.astype(dtype)
+            layer.dW = np.zeros_like(layer.W)
+            layer.db = np.zeros_like(layer.b)
+        return clone
+
+    @property
+    def hidden_activations(self) -> list[Array]:
+        return [layer.a for layer in self.layers[:-1]]
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(p.size for p in self.parameters().values())
