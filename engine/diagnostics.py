@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.config import ModelConfig
-from engine.layers import Layer
 from engine.network import MLP
 
 Array = np.ndarray
@@ -41,28 +40,35 @@ class LayerStats:
     act_std: float
 
 
-def layer_stats(layer: Layer, update: Array, is_output: bool) -> list[float]:
-    """One layer's LAYER_STATS, in order, after the optimizer's update."""
-    w2 = float(np.vdot(layer.W, layer.W))
-    weight_norm = math.sqrt(w2)
-    update_norm = math.sqrt(float(np.vdot(update, update)))
-    a = layer.a
-    n = a.size
-    mean = float(a.sum()) / n
-    var = float(np.vdot(a, a)) / n - mean * mean
-    act = layer.activation
-    dead = act.dead_units(a) if act.dead_units and not is_output else 0
-    saturated = act.saturated_units(a) if act.saturated_units and not is_output else 0
-    return [
-        math.sqrt(float(np.vdot(layer.dW, layer.dW))),
-        math.sqrt(float(np.vdot(layer.db, layer.db))),
-        weight_norm,
-        update_norm / weight_norm if weight_norm > 0 else 0.0,
-        dead,
-        saturated,
-        mean,
-        math.sqrt(var) if var > 0 else 0.0,
-    ]
+def step_stats(network: MLP, delta: Array) -> list[float]:
+    """Every layer's LAYER_STATS, layer after layer, after the optimizer's update `delta`
+    (flat, like network.theta). Squared norms of all tensors come from three reduceats."""
+    starts = network.segment_starts
+    g2 = np.add.reduceat(np.square(network.grad), starts).tolist()
+    w2 = np.add.reduceat(np.square(network.theta), starts).tolist()
+    d2 = np.add.reduceat(np.square(delta), starts).tolist()
+    last = len(network.layers) - 1
+    row: list[float] = []
+    for i, layer in enumerate(network.layers):
+        weight_norm = math.sqrt(w2[2 * i])
+        a = layer.a
+        n = a.size
+        mean = float(a.sum()) / n
+        var = float(np.vdot(a, a)) / n - mean * mean
+        act = layer.activation
+        dead = act.dead_units(a) if act.dead_units and i < last else 0
+        saturated = act.saturated_units(a) if act.saturated_units and i < last else 0
+        row += [
+            math.sqrt(g2[2 * i]),
+            math.sqrt(g2[2 * i + 1]),
+            weight_norm,
+            math.sqrt(d2[2 * i]) / weight_norm if weight_norm > 0 else 0.0,
+            dead,
+            saturated,
+            mean,
+            math.sqrt(var) if var > 0 else 0.0,
+        ]
+    return row
 
 
 def dead_units(network: MLP) -> list[int]:

@@ -19,13 +19,13 @@ def dense_forward(x: Array, W: Array, b: Array) -> Array:
 
 
 def dense_backward(
-    dz: Array, x: Array, W: Array, need_dx: bool = True
-) -> tuple[Array | None, Array, Array]:
-    """Returns dx (None when the caller is the first layer), dW, db."""
-    dW = x.T @ dz
-    db = dz.sum(axis=0)
-    dx = dz @ W.T if need_dx else None
-    return dx, dW, db
+    dz: Array, x: Array, W: Array, dW: Array, db: Array, need_dx: bool = True
+) -> Array | None:
+    """Writes dW and db in place (they are views into the network's flat gradient);
+    returns dx, or None for the first layer, whose dx nobody needs."""
+    np.matmul(x.T, dz, out=dW)
+    dz.sum(axis=0, out=db)
+    return dz @ W.T if need_dx else None
 
 
 def maxout_forward(x: Array, W: Array, b: Array) -> tuple[Array, Array]:
@@ -38,16 +38,16 @@ def maxout_forward(x: Array, W: Array, b: Array) -> tuple[Array, Array]:
 
 
 def maxout_backward(
-    dout: Array, x: Array, winner: Array, W: Array, need_dx: bool = True
-) -> tuple[Array | None, Array, Array]:
+    dout: Array, x: Array, winner: Array, W: Array, dW: Array, db: Array, need_dx: bool = True
+) -> Array | None:
+    """Routes each unit's gradient to its winning piece; dW, db written in place."""
     fan_in, units, k = W.shape
     dz = np.zeros((dout.shape[0], units, k), dtype=dout.dtype)
     np.put_along_axis(dz, winner[..., None], dout[..., None], axis=2)
     dz2 = dz.reshape(-1, units * k)
-    dW = (x.T @ dz2).reshape(W.shape)
-    db = dz2.sum(axis=0).reshape(units, k)
-    dx = dz2 @ W.reshape(fan_in, units * k).T if need_dx else None
-    return dx, dW, db
+    np.matmul(x.T, dz2, out=dW.reshape(fan_in, units * k))
+    dz2.sum(axis=0, out=db.reshape(units * k))
+    return dz2 @ W.reshape(fan_in, units * k).T if need_dx else None
 
 
 class Layer(Protocol):
@@ -87,8 +87,7 @@ class Dense:
 
     def backward(self, da: Array, need_dx: bool = True) -> Array | None:
         dz = self.activation.backward(da, self.z, self.a)
-        dx, self.dW, self.db = dense_backward(dz, self.x, self.W, need_dx)
-        return dx
+        return dense_backward(dz, self.x, self.W, self.dW, self.db, need_dx)
 
 
 class Maxout:
@@ -109,5 +108,4 @@ class Maxout:
         return self.a
 
     def backward(self, da: Array, need_dx: bool = True) -> Array | None:
-        dx, self.dW, self.db = maxout_backward(da, self.x, self.winner, self.W, need_dx)
-        return dx
+        return maxout_backward(da, self.x, self.winner, self.W, self.dW, self.db, need_dx)

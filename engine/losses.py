@@ -20,15 +20,13 @@ class Loss:
     outputs: Callable[[int], int]  # network outputs for C classes or T targets
     probabilities: Callable[[Array], Array]  # (N, C) for classification, outputs otherwise
 
-    def predictions(self, logits: Array) -> Array:
-        probs = self.probabilities(logits)
-        return probs.argmax(axis=1) if self.task == "classification" else probs
+    predictions: Callable[[Array], Array]  # labels for classification, outputs otherwise
 
     def accuracy(self, logits: Array, y: Array) -> float:
         """Share of correct labels; NaN for regression, which has no accuracy."""
         if self.task != "classification":
             return float("nan")
-        return float(np.mean(self.predictions(logits) == y))
+        return int(np.count_nonzero(self.predictions(logits) == y)) / len(y)
 
 
 LOSSES: dict[str, Loss] = {}
@@ -80,9 +78,35 @@ def mse(pred: Array, y: Array) -> tuple[float, Array]:
     return float(np.mean(diff * diff)), diff * (2.0 / diff.size)
 
 
+def _argmax(logits: Array) -> Array:
+    return logits.argmax(axis=1)  # the softmax keeps the order, so no need to take it
+
+
+def _positive(logits: Array) -> Array:
+    return (logits[:, 0] > 0).astype(np.int64)
+
+
+def _identity(logits: Array) -> Array:
+    return logits
+
+
 for _loss in (
-    Loss("softmax_cross_entropy", "classification", softmax_cross_entropy, lambda c: c, softmax),
-    Loss("sigmoid_cross_entropy", "classification", sigmoid_cross_entropy, lambda c: 1, _two_class),
-    Loss("mse", "regression", mse, lambda t: t, lambda logits: logits),
+    Loss(
+        "softmax_cross_entropy",
+        "classification",
+        softmax_cross_entropy,
+        lambda c: c,
+        softmax,
+        _argmax,
+    ),
+    Loss(
+        "sigmoid_cross_entropy",
+        "classification",
+        sigmoid_cross_entropy,
+        lambda c: 1,
+        _two_class,
+        _positive,
+    ),
+    Loss("mse", "regression", mse, lambda t: t, _identity, _identity),
 ):
     LOSSES[_loss.name] = _loss

@@ -16,8 +16,33 @@ Array = np.ndarray
 
 
 class MLP:
+    """Parameters and gradients live in two flat vectors (`theta`, `grad`); every layer's
+    W, b, dW and db are views into them, so the optimizer updates all of them in one pass."""
+
     def __init__(self, layers: list[Layer]) -> None:
         self.layers = layers
+        self._flatten()
+
+    def _flatten(self) -> None:
+        arrays = [a for layer in self.layers for a in (layer.W, layer.b)]
+        dtype = arrays[0].dtype
+        self.theta = np.concatenate([a.ravel() for a in arrays]).astype(dtype)
+        self.grad = np.zeros_like(self.theta)
+        self.decay_mask = np.zeros_like(self.theta)  # 1 on weights: L2 leaves biases alone
+        starts = []  # where each W and b begins: per-tensor sums in one np.add.reduceat
+        offset = 0
+        for layer in self.layers:
+            w_end = offset + layer.W.size
+            b_end = w_end + layer.b.size
+            w_shape, b_shape = layer.W.shape, layer.b.shape
+            layer.W = self.theta[offset:w_end].reshape(w_shape)
+            layer.dW = self.grad[offset:w_end].reshape(w_shape)
+            layer.b = self.theta[w_end:b_end].reshape(b_shape)
+            layer.db = self.grad[w_end:b_end].reshape(b_shape)
+            self.decay_mask[offset:w_end] = 1.0
+            starts += [offset, w_end]
+            offset = b_end
+        self.segment_starts = np.array(starts)
 
     @classmethod
     def from_config(
@@ -85,8 +110,7 @@ class MLP:
         for layer in clone.layers:
             layer.W = layer.W.astype(dtype)
             layer.b = layer.b.astype(dtype)
-            layer.dW = np.zeros_like(layer.W)
-            layer.db = np.zeros_like(layer.b)
+        clone._flatten()
         return clone
 
     @property
@@ -95,4 +119,4 @@ class MLP:
 
     @property
     def n_parameters(self) -> int:
-        return sum(p.size for p in self.parameters().values())
+        return int(self.theta.size)

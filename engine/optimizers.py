@@ -29,9 +29,16 @@ class Optimizer:
         return grad * lr
 
     def step(
-        self, params: dict[str, Array], grads: dict[str, Array], lr: float
+        self,
+        params: dict[str, Array],
+        grads: dict[str, Array],
+        lr: float,
+        decay_masks: dict[str, Array] | None = None,
     ) -> dict[str, Array]:
-        """Update params in place; returns the deltas applied (for update/weight ratios)."""
+        """Update params in place; returns the deltas applied (for update/weight ratios).
+
+        Weight decay applies where decay_masks is 1; without masks, to names ending in
+        ".W". The Trainer passes one flat vector with its mask, so this runs once a step."""
         self.t += 1
         clip = self.config.clip_norm
         if clip > 0:
@@ -43,8 +50,9 @@ class Optimizer:
         deltas = {}
         for name, p in params.items():
             g = grads[name]
-            if decay and name.endswith(".W"):
-                g = g + decay * p
+            if decay:
+                mask = decay_masks[name] if decay_masks else float(name.endswith(".W"))
+                g = g + (decay * mask) * p
             d = self.delta(name, g, lr)
             p -= d
             deltas[name] = d

@@ -10,7 +10,7 @@ import numpy as np
 
 from engine.config import ExperimentConfig
 from engine.datasets import Dataset, make_dataset
-from engine.diagnostics import LAYER_STATS, LayerStats, dead_units, layer_stats
+from engine.diagnostics import LAYER_STATS, LayerStats, dead_units, step_stats
 from engine.history import History
 from engine.losses import get_loss
 from engine.network import MLP
@@ -150,12 +150,11 @@ class Trainer:
             logits = net.forward(X)
             loss, dlogits = self.loss.compute(logits, y)
             accuracy = self.loss.accuracy(logits, y)
-            grads = net.backward(dlogits)
-            deltas = self.optimizer.step(net.parameters(), grads, lr)
-            row = [loss, accuracy, lr]
-            last = self.n_layers - 1
-            for i, layer in enumerate(net.layers):
-                row += layer_stats(layer, deltas[f"layers.{i}.W"], i == last)
+            net.backward(dlogits)
+            delta = self.optimizer.step(
+                {"theta": net.theta}, {"theta": net.grad}, lr, {"theta": net.decay_mask}
+            )["theta"]
+            row = [loss, accuracy, lr, *step_stats(net, delta)]
         self.steps_done += 1
         values = np.array(row)
         self._check_finite(values)
