@@ -175,8 +175,7 @@ def make_dataset(config: DataConfig, rng: np.random.Generator) -> Dataset:
     X, y = table.X, table.y
     n = X.shape[0]
     if n < 2:
-        field_name = "data.path" if config.path else "data.n_samples"
-        raise ConfigError(field_name, f"need at least 2 samples to split, got {n}")
+        raise ConfigError("data.path", f"need at least 2 samples to split, got {n}")
 
     order = rng.permutation(n)
     n_train = min(max(round(n * config.train_fraction), 1), n - 1)
@@ -211,6 +210,8 @@ def _generate(config: DataConfig, rng: np.random.Generator) -> Table:
     if spec is None:
         valid = ", ".join(DATASETS)
         raise ConfigError("data.name", f"unknown dataset {config.name!r}; valid: {valid}")
+    if config.n_samples < 2:
+        raise ConfigError("data.n_samples", f"need at least 2 samples, got {config.n_samples}")
     if not (math.isfinite(config.noise) and config.noise >= 0):
         raise ConfigError("data.noise", f"must be a number >= 0, got {config.noise!r}")
     n_classes = config.n_classes if spec.takes_n_classes else 2
@@ -363,15 +364,23 @@ def load_npz(path: str | Path) -> Table:
     An optional array feature_names (d strings) names the columns.
     """
     try:
-        archive = np.load(path, allow_pickle=False)
+        with open(path, "rb") as f:
+            magic = f.read(6)
     except FileNotFoundError:
         raise _fail(path, "file not found") from None
     except IsADirectoryError:
         raise _fail(path, "is a directory, not a file") from None
+    except OSError as e:
+        raise _fail(path, f"cannot read: {e.strerror}") from None
+    # Check the magic ourselves: numpy's own message for a pickle suggests unsafe loading.
+    if magic.startswith(b"\x93NUMPY"):
+        raise _fail(path, "holds a single .npy array; save X and y with np.savez")
+    if not magic.startswith(b"PK"):
+        raise _fail(path, "is not an .npz archive; save X and y with np.savez")
+    try:
+        archive = np.load(path, allow_pickle=False)
     except Exception as e:  # numpy and zipfile raise many kinds of error on a bad file
-        raise _fail(path, f"not a valid .npz file ({e})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise _fail(path, "holds a single array; save X and y with np.savez")
+        raise _fail(path, f"corrupt .npz file ({e})") from None
 
     with archive:
         arrays: dict[str, np.ndarray] = {}

@@ -87,7 +87,7 @@ def _merge_pairs(
         last[1::2].copy(),
         count[0::2] + count[1::2],
         total.reshape(-1, 2, c).sum(axis=1),
-        lo.reshape(-1, 2, c).mean(axis=1),
+        lo.reshape(-1, 2, c).min(axis=1),
         hi.reshape(-1, 2, c).max(axis=1),
     ]
 
