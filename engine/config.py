@@ -145,7 +145,10 @@ def _coerce(name: str, default: Any, value: Any) -> Any:
         raise ConfigError(name, f"must be a whole number, got {value!r}")
     if isinstance(default, float):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                raise ConfigError(name, f"is too large: {value!r}") from None
         raise ConfigError(name, f"must be a number, got {value!r}")
     if isinstance(default, str):
         if isinstance(value, str):

@@ -178,7 +178,7 @@ def make_dataset(config: DataConfig, rng: np.random.Generator) -> Dataset:
         raise ConfigError("data.path", f"need at least 2 samples to split, got {n}")
 
     order = rng.permutation(n)
-    n_train = min(max(round(n * config.train_fraction), 1), n - 1)
+    n_train = training_size(n, config.train_fraction)
     train, val = order[:n_train], order[n_train:]
     X_train, X_val = X[train], X[val]
 
@@ -235,8 +235,15 @@ def _fail(path: str | Path, message: str, line: int | None = None) -> ConfigErro
     return ConfigError("data.path", f"{where}: {message}")
 
 
+def training_size(n: int, train_fraction: float) -> int:
+    """Samples in the training part of n; each part keeps at least one."""
+    return min(max(round(n * train_fraction), 1), n - 1)
+
+
 def load_file(path: str | Path, target: str = "") -> Table:
     """Load a .csv or .npz file by its suffix."""
+    if "\x00" in str(path):
+        raise _fail(path, "a file name cannot contain a NUL character")
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
         return load_csv(path, target)

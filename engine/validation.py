@@ -179,16 +179,12 @@ def _check_hidden(hidden: list[int]) -> None:
             )
 
 
-def training_size(config: ExperimentConfig, n_samples: int | None = None) -> int:
-    n = config.data.n_samples if n_samples is None else n_samples
-    n_val = max(1, round(n * (1.0 - config.data.train_fraction)))
-    return max(1, n - n_val)
-
-
 def _check_batch(config: ExperimentConfig) -> None:
     if config.data.path:
         return  # known once the file is read: check_batch_fits
-    check_batch_fits(config, training_size(config))
+    from engine.datasets import training_size
+
+    check_batch_fits(config, training_size(config.data.n_samples, config.data.train_fraction))
 
 
 def check_batch_fits(config: ExperimentConfig, n_train: int) -> None:

@@ -1,0 +1,263 @@
+"""Scenarios and depth profiles: each judge says observed on its preset and not observed on
+its counter-example, says "not yet" mid-run, and never disturbs the run it reads."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from functools import cache
+
+import numpy as np
+import pytest
+
+from engine import ExperimentConfig, Trainer
+from engine.config import ModelConfig
+from engine.diagnostics import dead_units, depth_profile
+from engine.profiles import PROFILES, ProfileResult, get_profile, judge_profile, run_profile
+from engine.scenarios import (
+    NOT_OBSERVED,
+    NOT_YET,
+    OBSERVED,
+    PERSISTS,
+    SCENARIOS,
+    Verdict,
+    depth_factor,
+    forward_copy,
+    get_scenario,
+    judge,
+    run_scenario,
+)
+from tui_nn import scenarios_cli
+
+
+@cache
+def ran(name: str, counterexample: bool) -> tuple[Trainer, Verdict]:
+    """Each preset and counter-example runs once for the whole module."""
+    return run_scenario(SCENARIOS[name], counterexample=counterexample)
+
+
+_profiles: dict[tuple[str, str], ProfileResult] = {}
+
+
+def profiled(model: ModelConfig) -> ProfileResult:
+    """Each (activation, init) runs once: the presets and counter-examples share five."""
+    key = (model.activation, model.init)
+    if key not in _profiles:
+        _profiles[key] = run_profile(model)
+    return _profiles[key]
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_preset_shows_its_claim(name: str) -> None:
+    trainer, verdict = ran(name, False)
+    assert trainer.diverged is None
+    assert trainer.steps_done == SCENARIOS[name].steps
+    assert verdict.status == OBSERVED, verdict.summary
+    assert verdict.numbers and all(isinstance(v, float) for v in verdict.numbers.values())
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_counterexample_does_not(name: str) -> None:
+    _, verdict = ran(name, True)
+    assert verdict.status == NOT_OBSERVED, verdict.summary
+
+
+def test_the_table_rows_are_all_there() -> None:
+    assert list(SCENARIOS) == [
+        "single_neuron",
+        "single_neuron_xor",
+        "zero_init",
+        "tiny_init",
+        "large_init",
+        "sigmoid_deep",
+        "dead_relu",
+        "leaky_relu",
+        "maxout",
+        "xavier_tanh",
+        "he_relu",
+    ]
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_presets_are_small_judgeable_and_named(name: str) -> None:
+    scenario = SCENARIOS[name]
+    assert scenario.name == name and scenario.title and scenario.claim
+    assert scenario.config.training.steps == scenario.steps <= 300
+    assert 0 < scenario.config.training.eval_every < scenario.steps  # judges have evals
+    assert scenario.config.data.n_samples <= 300
+    counter = scenario.counterexample_config
+    assert counter is not None and counter != scenario.config and scenario.counterexample
+    assert counter.training == scenario.config.training  # same run length, same seed
+
+
+def test_leaky_relu_and_maxout_use_the_dead_relu_settings() -> None:
+    relu = SCENARIOS["dead_relu"].config
+    for name in ("leaky_relu", "maxout"):
+        other = SCENARIOS[name].config
+        assert other.optimizer == relu.optimizer and other.data == relu.data
+        assert other.model.hidden == relu.model.hidden and other.model.init == relu.model.init
+
+
+def test_get_scenario_names_the_valid_ones() -> None:
+    assert get_scenario("zero_init") is SCENARIOS["zero_init"]
+    with pytest.raises(KeyError, match="zero_init"):
+        get_scenario("nope")
+
+
+def test_judges_need_steps_before_they_say_anything() -> None:
+    trainer = Trainer(SCENARIOS["dead_relu"].config)
+    assert judge(SCENARIOS["dead_relu"], trainer).status == NOT_YET
+    trainer.run(3)  # no evaluation yet, and far from the last step
+    assert judge(SCENARIOS["dead_relu"], trainer).status == NOT_YET
+
+
+def test_an_appearing_claim_is_observed_as_soon_as_it_shows() -> None:
+    scenario = SCENARIOS["dead_relu"]
+    trainer = Trainer(scenario.config)
+    trainer.run(scenario.config.training.eval_every)  # the first evaluation
+    assert judge(scenario, trainer).status == OBSERVED
+
+
+def test_a_lasting_claim_waits_for_the_last_step_and_fails_at_once() -> None:
+    scenario = SCENARIOS["zero_init"]
+    assert scenario.kind == PERSISTS
+    holding = Trainer(scenario.config)
+    holding.run(30)
+    assert judge(scenario, holding).status == NOT_YET
+    assert judge(scenario, holding).numbers["max_distance"] < 1e-4
+    assert scenario.counterexample_config is not None
+    broken = Trainer(scenario.counterexample_config)
+    broken.run(30)
+    assert judge(scenario, broken).status == NOT_OBSERVED
+
+
+def test_a_diverged_run_gets_a_final_verdict() -> None:
+    scenario = SCENARIOS["dead_relu"]
+    cfg = scenario.config.with_changes(
+        model={"init": "large_normal"}, optimizer={"name": "sgd", "lr": 500.0}
+    )
+    trainer = Trainer(cfg)
+    result = trainer.run(scenario.steps)
+    assert result.diverged is not None
+    verdict = judge(scenario, trainer)
+    assert verdict.status != NOT_YET
+    assert "diverged" in verdict.summary
+
+
+def test_judging_mid_run_does_not_change_the_run() -> None:
+    # Every judge, including those that forward a copy, called after every step.
+    scenario = SCENARIOS["maxout"]
+    watched, alone = Trainer(scenario.config), Trainer(scenario.config)
+    for _ in range(30):
+        watched.step()
+        alone.step()
+        for other in SCENARIOS.values():
+            other.judge(watched)
+    assert np.array_equal(watched.network.theta, alone.network.theta)
+    assert repr(watched.evals) == repr(alone.evals)
+
+
+def test_the_dead_count_agrees_with_the_engine() -> None:
+    trainer, _ = ran("dead_relu", False)
+    trainer.evaluate()  # the live network's caches now hold the validation set
+    copy = forward_copy(trainer)
+    assert dead_units(copy) == trainer.evals[-1].dead  # same weights, same training set
+
+
+def test_maxout_doubles_the_parameters_exactly() -> None:
+    _, verdict = ran("maxout", False)
+    assert verdict.numbers["parameter_ratio"] == 2.0
+    _, relu = ran("maxout", True)
+    assert relu.numbers["parameter_ratio"] == 1.0
+
+
+def test_depth_factor() -> None:
+    assert depth_factor([1.0]) == 1.0
+    assert depth_factor([1.0, 0.5, 0.25]) == pytest.approx(0.5)
+    assert depth_factor([1.0, 0.0]) == 0.0
+
+
+# ----------------------------------------------------------------------------- profiles
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_profile_shows_its_picture(name: str) -> None:
+    profile = PROFILES[name]
+    verdict = judge_profile(profile, profiled(profile.model))
+    assert verdict.status == OBSERVED, verdict.summary
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_profile_counterexample_does_not(name: str) -> None:
+    profile = PROFILES[name]
+    verdict = judge_profile(profile, profiled(profile.counterexample_model))
+    assert verdict.status == NOT_OBSERVED, verdict.summary
+
+
+def test_profiles_are_cs231n_experiment() -> None:
+    for profile in PROFILES.values():
+        assert profile.model.hidden == [500] * 10
+    assert get_profile("relu_he") is PROFILES["relu_he"]
+    with pytest.raises(KeyError, match="relu_he"):
+        get_profile("nope")
+
+
+def test_run_profile_matches_the_engine_depth_profile() -> None:
+    model = PROFILES["tanh_xavier"].model
+    ours = profiled(model).layers
+    engine = depth_profile(model, np.random.default_rng(0))
+    assert [p.std for p in ours] == [p.std for p in engine]
+    assert [p.mean for p in ours] == [p.mean for p in engine]
+
+
+def test_xavier_tanh_profile_matches_cs231n_numbers() -> None:
+    # CS231n's figures: layer 1 std about 0.63, layer 10 about 0.23.
+    stds = profiled(PROFILES["tanh_xavier"].model).stds
+    assert stds[0] == pytest.approx(0.63, abs=0.02)
+    assert stds[-1] == pytest.approx(0.23, abs=0.03)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def cli(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tui-nn")
+    scenarios_cli.add_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+def test_cli_runs_the_chosen_scenarios_and_prints_the_table() -> None:
+    args = cli("scenarios", "--only", "zero_init", "--only", "relu_he")
+    out = io.StringIO()
+    assert args.run(args, ExperimentConfig(), out=out) == 0
+    text = out.getvalue()
+    assert "zero_init" in text and "profile relu_he" in text and "single_neuron" not in text
+    assert "claim" in text and "observed:" in text and "max_distance" in text
+    assert "2 judged" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_cli_runs_counterexamples_on_request() -> None:
+    args = cli("scenarios", "--only", "single_neuron", "--counterexamples")
+    out = io.StringIO()
+    assert args.run(args, ExperimentConfig(), out=out) == 0
+    assert "not observed:" in out.getvalue() and "2 judged" in out.getvalue()
+
+
+def test_cli_exits_1_when_a_claim_is_not_observed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def not_observed(scenario, counterexample=False):  # type: ignore[no-untyped-def]
+        return Trainer(scenario.config), Verdict(NOT_OBSERVED, "made up", {"x": 1.0})
+
+    monkeypatch.setattr(scenarios_cli, "run_scenario", not_observed)
+    args = cli("scenarios", "--only", "single_neuron")
+    out = io.StringIO()
+    assert args.run(args, ExperimentConfig(), out=out) == 1
+    assert "BAD" in out.getvalue() and "1 of 1 not as claimed" in out.getvalue()
+
+
+def test_cli_refuses_unknown_names() -> None:
+    with pytest.raises(SystemExit):
+        cli("scenarios", "--only", "nope")
