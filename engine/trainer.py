@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -70,19 +74,24 @@ class _Batches:
     size: int
     rng: np.random.Generator
     position: int = 0
+    perm: Array = field(init=False)  # this epoch's order, kept so a checkpoint can store it
     order_X: Array = field(init=False)
     order_y: Array = field(init=False)
 
     def __post_init__(self) -> None:
         self.position = len(self.X)  # forces a shuffle at the first batch
+        self.perm = np.zeros(0, np.int64)
 
     def next(self) -> tuple[Array, Array]:
         if self.position + self.size > len(self.X):
-            perm = self.rng.permutation(len(self.X))
-            self.order_X, self.order_y = self.X[perm], self.y[perm]
-            self.position = 0
+            self.set_order(self.rng.permutation(len(self.X)), 0)
         start, self.position = self.position, self.position + self.size
         return self.order_X[start : self.position], self.order_y[start : self.position]
+
+    def set_order(self, perm: Array, position: int) -> None:
+        self.perm = perm
+        self.order_X, self.order_y = self.X[perm], self.y[perm]
+        self.position = position
 
 
 class Trainer:
@@ -119,6 +128,7 @@ class Trainer:
         self.evals: list[EvalRecord] = []
         self.steps_done = 0
         self.diverged: Diverged | None = None
+        self._digest: str | None = None
 
     def _cast(self, X: Array, y: Array) -> tuple[Array, Array]:
         X = np.ascontiguousarray(X, dtype=self.dtype)
@@ -188,6 +198,8 @@ class Trainer:
 
     def run(self, n: int, stop: threading.Event | None = None) -> RunResult:
         """Up to n steps; stops early on divergence or when `stop` is set."""
+        if self.diverged:
+            return RunResult(0, diverged=self.diverged)
         for done in range(n):
             if stop is not None and stop.is_set():
                 return RunResult(done, stopped=True)
@@ -231,3 +243,260 @@ class Trainer:
         gx, gy = np.meshgrid(xs, ys)
         values = self.predict(np.column_stack([gx.ravel(), gy.ravel()]))
         return xs, ys, values.reshape(height, width, -1)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def checkpoint(self) -> dict[str, Array]:
+        """The whole training state as plain numeric and text arrays (np.savez needs no
+        pickle for any of them). restore() on a Trainer built from the same config continues
+        to exactly the result of an uninterrupted run."""
+        net, opt, batches = self.network, self.optimizer, self.batches
+        arrays: dict[str, Array] = {
+            "format": np.array(CHECKPOINT_FORMAT, np.int64),
+            "data_digest": np.array(self._data_digest()),
+            "theta": net.theta.copy(),
+            "grad": net.grad.copy(),  # not needed to step on, but what the last step left
+            "steps_done": np.array(self.steps_done, np.int64),
+            "base_lr": np.array(self.base_lr, np.float64),
+            "optimizer.t": np.array(opt.t, np.int64),
+            "batches.position": np.array(batches.position, np.int64),
+            # The order as indices: the shuffled copies of X and y follow from it.
+            "batches.perm": batches.perm.astype(np.int64),
+            "batches.rng": np.array(json.dumps(batches.rng.bit_generator.state)),
+            "evals": self._evals_array(self.evals),
+            "diverged.step": np.array(self.diverged.step if self.diverged else -1, np.int64),
+            "diverged.what": np.array(self.diverged.what if self.diverged else ""),
+        }
+        for key, buffer in opt.state.items():
+            arrays[f"optimizer.state.{key}"] = buffer.copy()
+        for key, value in self.history.state().items():
+            arrays[f"history.{key}"] = value
+        return arrays
+
+    @classmethod
+    def from_checkpoint(cls, config: ExperimentConfig, arrays: Mapping[str, Array]) -> Trainer:
+        trainer = cls(config)
+        trainer.restore(arrays)
+        return trainer
+
+    def restore(self, arrays: Mapping[str, Array]) -> None:
+        """Load a checkpoint() of a trainer with the same config (its training.steps may be
+        larger). Everything is checked before anything changes: on CheckpointError (which
+        names the array) this trainer is left as it was."""
+        c = _Checked(arrays)
+        if c.scalar("format", "i") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"format: version {arrays['format']}, expected 1")
+        if str(c.text("data_digest")) != self._data_digest():
+            raise CheckpointError("data_digest: the dataset differs from the checkpoint's")
+        net, n = self.network, len(self.X_train)
+        theta = c.array("theta", net.theta.dtype, net.theta.shape)
+        grad = c.array("grad", net.grad.dtype, net.grad.shape)
+        steps_done = c.scalar("steps_done", "i")
+        if not 0 <= steps_done <= self.config.training.steps:
+            raise CheckpointError(
+                f"steps_done: {steps_done} steps done, more than the config's "
+                f"training.steps = {self.config.training.steps}"
+            )
+        base_lr = c.scalar("base_lr", "f")
+        t = c.scalar("optimizer.t", "i")
+        prefix = "optimizer.state."
+        state = {
+            key[len(prefix) :]: c.array(key, net.theta.dtype, net.theta.shape)
+            for key in arrays
+            if key.startswith(prefix)
+        }
+        expected = self._optimizer_buffers() if t > 0 else set()
+        if set(state) != expected:
+            raise CheckpointError(
+                f"optimizer.state: buffers {sorted(state)}, expected {sorted(expected)} "
+                f"for {self.config.optimizer.name}"
+            )
+        position = c.scalar("batches.position", "i")
+        perm = c.array("batches.perm", np.dtype(np.int64), None)
+        if perm.size == 0:
+            if position != n:  # no epoch drawn yet: the next batch must draw one
+                raise CheckpointError(f"batches.position: {position} with no order drawn")
+        elif perm.shape != (n,) or not np.array_equal(np.sort(perm), np.arange(n)):
+            raise CheckpointError(f"batches.perm: not a permutation of the {n} training rows")
+        elif not 0 <= position <= n:
+            raise CheckpointError(f"batches.position: {position}, expected 0 to {n}")
+        rng_state = _rng_state(c.text("batches.rng"), self.batches.rng)
+        evals = self._evals_from_array(c.array("evals", np.dtype(np.float64), None))
+        history = _history_from(arrays, self.history)
+        diverged_step = c.scalar("diverged.step", "i")
+        diverged = (
+            Diverged(diverged_step, str(c.text("diverged.what"))) if diverged_step >= 0 else None
+        )
+
+        # Everything checked: now change the trainer. theta and grad are copied in place
+        # because every layer's W, b, dW and db are views into them.
+        net.theta[...] = theta
+        net.grad[...] = grad
+        self.optimizer.t = t
+        self.optimizer.state = {key: value.copy() for key, value in state.items()}
+        self.steps_done = steps_done
+        self.base_lr = base_lr
+        self.batches.rng.bit_generator.state = rng_state
+        if perm.size:
+            self.batches.set_order(perm.copy(), position)
+        self.evals = evals
+        self.history = history
+        self.diverged = diverged
+
+    def _data_digest(self) -> str:
+        """A fingerprint of the training and validation data, computed once: resuming on
+        changed data (an edited CSV file) cannot give the same run."""
+        if self._digest is None:
+            h = hashlib.sha256()
+            for a in (self.X_train, self.y_train, self.X_val, self.y_val):
+                h.update(str((a.dtype.str, a.shape)).encode())
+                h.update(np.ascontiguousarray(a).tobytes())
+            self._digest = h.hexdigest()
+        return self._digest
+
+    def _optimizer_buffers(self) -> set[str]:
+        """The state keys this optimizer has after a step: ask a fresh one, on an empty
+        vector, instead of keeping a second list of them here."""
+        probe = make_optimizer(self.config.optimizer)
+        probe.t = 1
+        probe.delta("theta", np.zeros(0, self.network.theta.dtype), 1.0)
+        return set(probe.state)
+
+    def _evals_array(self, evals: list[EvalRecord]) -> Array:
+        """One row an evaluation: step, four losses/accuracies, dead units per hidden layer."""
+        width = len(EVAL_COLUMNS) + self.n_layers - 1
+        table = np.zeros((len(evals), width))
+        for i, ev in enumerate(evals):
+            table[i] = [
+                ev.step,
+                ev.train_loss,
+                ev.train_accuracy,
+                ev.val_loss,
+                ev.val_accuracy,
+                *ev.dead,
+            ]
+        return table
+
+    def _evals_from_array(self, table: Array) -> list[EvalRecord]:
+        width = len(EVAL_COLUMNS) + self.n_layers - 1
+        if table.ndim != 2 or table.shape[1] != width:
+            raise CheckpointError(f"evals: shape {table.shape}, expected (evaluations, {width})")
+        k = len(EVAL_COLUMNS)
+        return [
+            EvalRecord(int(row[0]), row[1], row[2], row[3], row[4], [int(d) for d in row[k:]])
+            for row in table.tolist()
+        ]
+
+
+CHECKPOINT_FORMAT = 1
+EVAL_COLUMNS = ("step", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
+
+
+class CheckpointError(ValueError):
+    """Checkpoint arrays that do not fit the trainer; the message names the array."""
+
+
+class _Checked:
+    """Typed reads from checkpoint arrays, each failure a CheckpointError naming the key."""
+
+    def __init__(self, arrays: Mapping[str, Array]) -> None:
+        self.arrays = arrays
+
+    def get(self, key: str) -> Array:
+        if key not in self.arrays:
+            raise CheckpointError(f"{key}: missing")
+        value = self.arrays[key]
+        if not isinstance(value, np.ndarray):
+            raise CheckpointError(f"{key}: not an array")
+        return value
+
+    def array(self, key: str, dtype: np.dtype, shape: tuple[int, ...] | None) -> Array:
+        value = self.get(key)
+        if value.dtype != dtype:
+            raise CheckpointError(f"{key}: dtype {value.dtype}, expected {dtype}")
+        if shape is not None and value.shape != shape:
+            raise CheckpointError(f"{key}: shape {value.shape}, expected {shape}")
+        if shape is None and value.ndim == 0:
+            raise CheckpointError(f"{key}: a single value, expected an array")
+        return value
+
+    def scalar(self, key: str, kind: str) -> Any:
+        """A 0-d integer ("i") or float ("f") value as a Python number."""
+        value = self.get(key)
+        if value.shape != () or value.dtype.kind != kind:
+            raise CheckpointError(
+                f"{key}: {value.dtype} of shape {value.shape}, expected a single "
+                + ("whole number" if kind == "i" else "float")
+            )
+        return value.item()
+
+    def text(self, key: str) -> str:
+        value = self.get(key)
+        if value.shape != () or value.dtype.kind != "U":
+            raise CheckpointError(f"{key}: {value.dtype} of shape {value.shape}, expected text")
+        return str(value)
+
+
+def _rng_state(text: str, like: np.random.Generator) -> dict[str, Any]:
+    """Parse a bit generator's state and try it on a scratch generator of the same kind."""
+    try:
+        state = json.loads(text)
+        probe = type(like.bit_generator)()
+        probe.state = state
+    except (ValueError, TypeError, KeyError) as error:
+        raise CheckpointError(f"batches.rng: not a usable generator state ({error})") from None
+    return dict(probe.state)
+
+
+# dtype kind and dimensions of each History.state() array; levels repeat the level fields.
+_HISTORY_ARRAYS = {
+    "columns": ("U", 1),
+    "meta": ("i", 1),
+    "raw_steps": ("i", 1),
+    "raw": ("f", 2),
+    "first": ("i", 1),
+    "last": ("i", 1),
+    "count": ("i", 1),
+    "sum": ("f", 2),
+    "min": ("f", 2),
+    "max": ("f", 2),
+}
+
+
+_TOP_ARRAYS = ("columns", "meta", "raw_steps", "raw")
+
+
+def _history_from(arrays: Mapping[str, Array], like: History) -> History:
+    """History.from_state with every array checked first: sizes come from the file, and a
+    hostile capacity must not make us allocate terabytes."""
+    prefix = "history."
+    state = {key[len(prefix) :]: value for key, value in arrays.items() if key.startswith(prefix)}
+    for key in _TOP_ARRAYS:
+        if key not in state:
+            raise CheckpointError(f"history.{key}: missing")
+    levels = [f"level{i}." for i in range(1, like.max_levels + 1)]
+    for key, value in state.items():
+        level, _, name = key.rpartition(".")
+        known = (not level and name in _TOP_ARRAYS) or (
+            f"{level}." in levels and name not in _TOP_ARRAYS
+        )
+        if not known or not isinstance(value, np.ndarray):
+            raise CheckpointError(f"history.{key}: not a history array")
+        kind, ndim = _HISTORY_ARRAYS[name]
+        if value.dtype.kind != kind or value.ndim != ndim:
+            raise CheckpointError(f"history.{key}: {value.dtype} {value.shape} is not expected")
+        if ndim == 2 and value.shape[1] != len(like.columns):
+            raise CheckpointError(
+                f"history.{key}: {value.shape[1]} columns, expected {len(like.columns)}"
+            )
+        if len(value) > like.capacity:
+            raise CheckpointError(f"history.{key}: {len(value)} rows, more than {like.capacity}")
+    if tuple(str(c) for c in state["columns"]) != like.columns:
+        raise CheckpointError("history.columns: not this network's columns")
+    meta = state["meta"]
+    if meta.shape != (3,) or (int(meta[0]), int(meta[1])) != (like.capacity, like.max_levels):
+        raise CheckpointError(f"history.meta: {meta.tolist()} does not fit this history")
+    try:
+        return History.from_state(state)
+    except (ValueError, KeyError, IndexError) as error:
+        raise CheckpointError(f"history: inconsistent arrays ({error})") from None

@@ -1,15 +1,33 @@
-"""`tui-nn`: the lab with no subcommand; `train` and `gradcheck` for headless work."""
+"""`tui-nn`: the lab with no subcommand; `train` and `gradcheck` for headless work.
+
+The experiment comes from the defaults, then a --config TOML file, then the options given."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TextIO
 
-from engine import ConfigError, Diverged, ExperimentConfig, Trainer
+from engine import ConfigError, Diverged, EvalRecord, ExperimentConfig, Trainer
+from engine.configfile import load_config
+from engine.runs import (
+    RunError,
+    create_run_dir,
+    eval_dict,
+    json_safe,
+    prepare_run_dir,
+    resume_trainer,
+    save_run,
+)
+from tui_nn import scenarios_cli
 
 
 def widths(text: str) -> list[int]:
@@ -63,9 +81,15 @@ OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("experiment (overrides the defaults)")
+    group = parser.add_argument_group("experiment (a --config file, then these options)")
+    # SUPPRESS: a subcommand's unset option must not erase one given before it.
+    group.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="a TOML experiment file; the options below override it",
+    )
     for flag, (field, kind) in OPTIONS.items():
-        # SUPPRESS: a subcommand's unset option must not erase one given before it.
         group.add_argument(
             flag,
             type=kind,
@@ -75,15 +99,37 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def given_options(args: argparse.Namespace) -> list[str]:
+    """The experiment options on the command line (SUPPRESS leaves the others unset)."""
+    flags = ["--config", *OPTIONS]
+    return [flag for flag in flags if hasattr(args, flag[2:].replace("-", "_"))]
+
+
 def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
-    """Defaults, then the options given; raises ConfigError naming the field."""
-    raw: dict[str, dict[str, Any]] = {}
+    """Defaults, then the --config file, then the options given; raises ConfigError."""
+    file = getattr(args, "config", None)
+    raw: dict[str, dict[str, Any]] = load_config(file).to_dict() if file else {}
     for flag, (field, _) in OPTIONS.items():
         value = getattr(args, flag[2:].replace("-", "_"), None)
         if value is not None:
             section, key = field.split(".")
             raw.setdefault(section, {})[key] = value
+    data_path = raw.get("data", {}).get("path")
+    if data_path:
+        # Absolute, so a run's config.toml finds the data from any working directory.
+        raw["data"]["path"] = os.path.abspath(data_path)
     return ExperimentConfig.from_dict(raw)
+
+
+def count(text: str) -> int:
+    """A whole number >= 0, for options that are not config fields."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,15 +141,40 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train headless and print progress")
+    train = commands.add_parser(
+        "train",
+        help="train headless, print progress and save a run directory",
+        description="Train headless. Writes config.toml, weights.npz (at checkpoints and "
+        "at the end), metrics.csv, evals.csv, metrics.jsonl and summary.json into a run "
+        "directory. Ctrl-C or SIGTERM stops after the current step and saves; "
+        "--resume continues exactly where the run stopped.",
+    )
     train.add_argument(
         "--report-every",
-        type=int,
+        type=count,
         default=0,
         help="steps between plain progress lines (default: eval_every)",
     )
     train.add_argument("--json", action="store_true", help="one JSON object a report line")
     train.add_argument("--quiet", action="store_true", help="print only the summary")
+    runs = train.add_argument_group("run directory")
+    runs.add_argument(
+        "--out", metavar="DIR", help="the run directory (default: RUNS/<time>-<name>)"
+    )
+    runs.add_argument("--runs", metavar="RUNS", default="runs", help="where new runs go (runs)")
+    runs.add_argument(
+        "--checkpoint-every",
+        type=count,
+        default=1000,
+        metavar="N",
+        help="save weights.npz every N steps (0: only at the end; default 1000)",
+    )
+    runs.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue the run in DIR with its config; only --steps may change (raise it)",
+    )
+    runs.add_argument("--no-save", action="store_true", help="write no run directory")
     add_config_options(train)
     train.set_defaults(run=run_train)
 
@@ -113,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_config_options(check)
     check.set_defaults(run=run_gradcheck)
+
+    scenarios_cli.add_parser(commands)
     return parser
 
 
@@ -120,12 +193,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "resume", None):
+            return run_resume(args)
         config = config_from_args(args)
         if args.command:
             return int(args.run(args, config))
         return run_lab(args, config)
-    except ConfigError as error:
+    except (ConfigError, RunError) as error:
         parser.exit(2, f"tui-nn: error: {error}\n")
+    except OSError as error:  # e.g. a run directory that cannot be written
+        parser.exit(1, f"tui-nn: error: {error}\n")
     except KeyboardInterrupt:
         return 130
 
@@ -139,8 +216,7 @@ def run_lab(args: argparse.Namespace, config: ExperimentConfig) -> int:
     return 0
 
 
-def _report(trainer: Trainer, rate: float) -> dict[str, Any]:
-    last = trainer.evals[-1] if trainer.evals else None
+def _report(trainer: Trainer, rate: float, last: EvalRecord | None) -> dict[str, Any]:
     latest = trainer.history.last() or {}
     report: dict[str, Any] = {
         "step": trainer.steps_done,
@@ -168,49 +244,140 @@ def _line(report: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
-def run_train(args: argparse.Namespace, config: ExperimentConfig, out: TextIO = sys.stdout) -> int:
-    trainer = Trainer(config)
+def _json(value: dict[str, Any]) -> str:
+    """Strict JSON: NaN (a regression's accuracy) becomes null."""
+    return json.dumps(json_safe(value))
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """The first Ctrl-C or SIGTERM (kill, a closing tmux) asks the loop to stop after the
+    current step, so the state saved is whole; a second Ctrl-C interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    others = [flag for flag in given_options(args) if flag != "--steps"]
+    if others or args.out:
+        extra = ", ".join(others + (["--out"] if args.out else []))
+        raise ConfigError(
+            "--resume", f"the run's own config.toml is used; only --steps may be given, not {extra}"
+        )
+    run_dir = Path(args.resume)
+    trainer = resume_trainer(run_dir, getattr(args, "steps", None))
+    return train_loop(args, trainer, run_dir)
+
+
+def run_train(args: argparse.Namespace, config: ExperimentConfig, out: TextIO | None = None) -> int:
+    if args.no_save and args.out:
+        raise ConfigError("--no-save", "cannot go with --out DIR: choose one")
+    trainer = Trainer(config)  # data errors surface before a directory is made
+    run_dir = None
+    if not args.no_save:
+        run_dir = (
+            prepare_run_dir(args.out, config) if args.out else create_run_dir(args.runs, config)
+        )
+    return train_loop(args, trainer, run_dir, out)
+
+
+def train_loop(
+    args: argparse.Namespace, trainer: Trainer, run_dir: Path | None, out: TextIO | None = None
+) -> int:
+    """Step to training.steps with progress lines, checkpoints and a summary.
+
+    Exit codes: 0 done, 1 diverged, 130 stopped by a signal (saved, resumable)."""
+    out = out or sys.stdout
+    config = trainer.config
     total = config.training.steps
+    first = trainer.steps_done
     every = args.report_every or config.training.eval_every or max(total // 20, 1)
+    save_every = args.checkpoint_every
     live = out.isatty() and not args.json and not args.quiet
+    if trainer.diverged or first >= total:
+        why = str(trainer.diverged) if trainer.diverged else f"{first} of {total} steps done"
+        out.write(f"nothing to train: {why}; raise --steps to train on\n")
+        return 1 if trainer.diverged else 0
+    if run_dir is not None and not args.quiet and not args.json:
+        verb = "resuming" if first else "run"
+        out.write(f"{verb} {run_dir}: steps {first + 1} to {total}\n")
+    stop = threading.Event()
+    diverged: Diverged | None = None
     start = time.perf_counter()
     last_draw = 0.0
-    result_diverged = None
-    for _ in range(total):
-        try:
-            trainer.step()
-        except Diverged as error:
-            result_diverged = error
-            break
-        now = time.perf_counter()
-        rate = trainer.steps_done / max(now - start, 1e-9)
-        if live and now - last_draw > 0.1:
-            last_draw = now
-            out.write(f"\r{_line(_report(trainer, rate))}  [{trainer.steps_done}/{total}]\x1b[K")
-            out.flush()
-        elif not live and not args.quiet and trainer.steps_done % every == 0:
-            report = _report(trainer, rate)
-            out.write((json.dumps(report) if args.json else _line(report)) + "\n")
-    elapsed = time.perf_counter() - start
-    if live:
-        out.write("\n")
-    evaluated = trainer.evals and trainer.evals[-1].step == trainer.steps_done
-    if not evaluated and result_diverged is None:
-        trainer.evals.append(trainer.evaluate())
-    summary = _report(trainer, trainer.steps_done / max(elapsed, 1e-9))
-    summary |= {"done": result_diverged is None, "seconds": round(elapsed, 3)}
-    if result_diverged is not None:
-        summary["diverged"] = str(result_diverged)
+    with _stop_on_signals(stop):
+        while trainer.steps_done < total and not stop.is_set():
+            try:
+                trainer.step()
+            except Diverged as error:
+                diverged = error
+                break
+            done = trainer.steps_done
+            now = time.perf_counter()
+            rate = (done - first) / max(now - start, 1e-9)
+            if live and now - last_draw > 0.1:
+                last_draw = now
+                line = _line(_report(trainer, rate, _last_eval(trainer)))
+                out.write(f"\r{line}  [{done}/{total}]\x1b[K")
+                out.flush()
+            elif not live and not args.quiet and done % every == 0:
+                report = _report(trainer, rate, _last_eval(trainer))
+                out.write((_json(report) if args.json else _line(report)) + "\n")
+                out.flush()  # a log file under nohup shows progress as it happens
+            if run_dir is not None and save_every and done % save_every == 0 and done < total:
+                save_run(trainer, run_dir, final=False)
+        elapsed = time.perf_counter() - start
+        if live:
+            out.write("\n")
+        # The last evaluation for the summary stays out of trainer.evals: a resumed run must
+        # hold exactly the evaluations of an uninterrupted one.
+        last = _last_eval(trainer)
+        if diverged is None and (last is None or last.step != trainer.steps_done):
+            last = trainer.evaluate()
+        ran = trainer.steps_done - first
+        summary = _report(trainer, ran / max(elapsed, 1e-9), last)
+        summary |= {"done": trainer.steps_done >= total, "seconds": round(elapsed, 3)}
+        if diverged is not None:
+            summary["diverged"] = str(diverged)
+        if run_dir is not None:
+            summary["run_dir"] = str(run_dir)
+            extra = {"seconds": elapsed, "steps_per_s": summary["steps_per_s"]}
+            if last is not None:
+                extra["eval"] = eval_dict(last)
+            save_run(trainer, run_dir, final=True, extra=extra)
     if args.json:
-        out.write(json.dumps({"summary": summary}) + "\n")
+        out.write(_json({"summary": summary}) + "\n")
     else:
-        head = (
-            f"diverged at step {result_diverged.step}: {result_diverged.what}"
-            if (result_diverged)
-            else f"done: {trainer.steps_done} steps in {elapsed:.2f} s"
-        )
+        if diverged is not None:
+            head = f"diverged at step {diverged.step}: {diverged.what}"
+        elif stop.is_set():
+            head = f"stopped at step {trainer.steps_done} of {total}"
+        else:
+            head = f"done: {ran} steps in {elapsed:.2f} s"
         out.write(f"{head}\n{_line(summary)}\n")
-    return 1 if result_diverged else 0
+        if run_dir is not None:
+            resume = f"; resume: tui-nn train --resume {run_dir}" if stop.is_set() else ""
+            out.write(f"saved to {run_dir}{resume}\n")
+    if diverged is not None:
+        return 1
+    return 130 if stop.is_set() else 0
+
+
+def _last_eval(trainer: Trainer) -> EvalRecord | None:
+    return trainer.evals[-1] if trainer.evals else None
 
 
 def run_gradcheck(args: argparse.Namespace, config: ExperimentConfig) -> int:
