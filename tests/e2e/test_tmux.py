@@ -1,0 +1,151 @@
+"""The real `tui-nn` console script in a real terminal (tmux): start training, see the
+step count rise and a plot drawn, pause, quit, and the process is gone within 2 s."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+TUI_NN = Path(sys.executable).parent / "tui-nn"
+SESSION = "lab"
+PLOT_MARKS = set("▀▄▌▐▖▗▘▝▚▞▙▛▜▟█•+")  # plotext's 2x2 blocks; dots and pluses without colour
+# Under pytest the C-level environment can hold COLUMNS=80 and LINES=24 (set behind
+# os.environ's back); a tmux server started with them hands them to the pane, and
+# the app then lays out for 80x24 in a 120x40 pane. Start tmux from os.environ only,
+# and unset both in the pane too.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux"),
+    pytest.mark.skipif(not TUI_NN.exists(), reason=f"needs the console script at {TUI_NN}"),
+]
+
+
+class Tmux:
+    """One tmux server on its own socket, so tests never touch anyone's sessions."""
+
+    def __init__(self) -> None:
+        self.socket = f"tui-nn-test-{uuid.uuid4().hex[:10]}"
+
+    def __call__(self, *args: str) -> str:
+        done = subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+            env=CLEAN_ENV,
+        )
+        return done.stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", SESSION)
+
+    def keys(self, *keys: str) -> None:
+        self("send-keys", "-t", SESSION, *keys)
+
+    def wait_for(self, ok: Callable[[str], bool], timeout: float, what: str) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            if ok(text):
+                return text
+            if time.monotonic() > deadline:
+                size = self("display-message", "-p", "-t", SESSION, "#{pane_width}x#{pane_height}")
+                raise AssertionError(
+                    f"timed out waiting for {what}; the {size.strip()} screen:\n{text}"
+                )
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """Stop the server and remove its socket file, so test runs leave nothing behind."""
+        found = subprocess.run(
+            ["tmux", "-L", self.socket, "display-message", "-p", "#{socket_path}"],
+            capture_output=True,
+            text=True,
+            env=CLEAN_ENV,
+        )
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        if found.returncode == 0 and found.stdout.strip():
+            Path(found.stdout.strip()).unlink(missing_ok=True)
+
+
+@pytest.fixture
+def tmux() -> Iterator[Tmux]:
+    server = Tmux()
+    yield server
+    server.kill()
+
+
+def status_step(screen: str) -> int | None:
+    match = re.search(r"\b(?:IDLE|RUNNING|PAUSED|DONE|DIVERGED)\s+step (\d+)", screen)
+    return int(match.group(1)) if match else None
+
+
+def plot_drawn(screen: str) -> bool:
+    """The loss plot has its axis ticks and some line cells inside its frame."""
+    lines = screen.splitlines()
+    top = next((i for i, line in enumerate(lines) if "┌" in line), None)
+    bottom = next((i for i, line in enumerate(lines) if "└" in line), None)
+    if top is None or bottom is None or "┤" not in screen:
+        return False
+    left, right = lines[top].index("┌"), lines[top].rindex("┐")
+    inside = [line[left + 1 : right] for line in lines[top + 1 : bottom]]
+    # Rows with words are the legend; a drawn line has marks in a row without any.
+    return any(PLOT_MARKS & set(row) and not re.search(r"[a-z]{2}", row) for row in inside)
+
+
+def gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie (tmux keeps a remain-on-exit pane's
+    child unreaped; it has exited all the same)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@pytest.mark.parametrize("no_color", [False, True], ids=["color", "no-color"])
+def test_train_pause_and_quit_in_tmux(tmux: Tmux, no_color: bool) -> None:
+    env = ["TERM=xterm-256color", *(["NO_COLOR=1"] if no_color else [])]
+    # A step budget no test reaches, so "pause" pauses a running run.
+    command = ["env", "-u", "COLUMNS", "-u", "LINES", *env, str(TUI_NN), "--steps", "100000000"]
+    command.append("--no-mouse")
+    tmux(
+        "new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40",
+        " ".join(command),
+        ";", "set-option", "-w", "-t", SESSION, "remain-on-exit", "on",
+    )  # fmt: skip
+    pid = int(tmux("display-message", "-p", "-t", SESSION, "#{pane_pid}").strip())
+
+    tmux.wait_for(lambda s: status_step(s) == 0 and "IDLE" in s, 30, "the idle lab")
+    tmux.keys("Space")
+    first = tmux.wait_for(
+        lambda s: "RUNNING" in s and (status_step(s) or 0) > 0, 10, "training to start"
+    )
+    began = status_step(first) or 0
+    screen = tmux.wait_for(
+        lambda s: (status_step(s) or 0) > began and plot_drawn(s), 10, "steps to rise and a plot"
+    )
+    assert "steps/s" in screen
+
+    tmux.keys("Space")
+    paused = tmux.wait_for(lambda s: "PAUSED" in s, 5, "the pause")
+    time.sleep(0.5)
+    assert status_step(tmux.screen()) == status_step(paused)
+
+    tmux.keys("q")
+    deadline = time.monotonic() + 2.0
+    while not gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gone(pid), "tui-nn still running 2 s after q"
+    assert tmux("display-message", "-p", "-t", SESSION, "#{pane_dead}").strip() == "1"

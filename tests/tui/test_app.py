@@ -1,0 +1,475 @@
+"""Pilot tests of the lab: every binding, the palette, help, and each panel's validation."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from rich.console import Console
+from textual.command import CommandPalette
+from textual.widgets import Input, OptionList, Select
+
+from engine import ExperimentConfig
+from tui_nn.app import LabApp
+from tui_nn.commands import LAB_ACTIONS
+from tui_nn.screens.help import HelpScreen
+from tui_nn.widgets.config_panels import ALL_FIELDS, Field
+from tui_nn.widgets.plots import PlotsPanel
+from tui_nn.widgets.status import StatusLine
+
+# A budget no test reaches, and a small set: a running run never finishes mid-test.
+CONFIG = ExperimentConfig().with_changes(data={"n_samples": 150}, training={"steps": 10**9})
+SIZE = (120, 40)
+
+pytestmark = pytest.mark.usefixtures("ui_idle")
+
+
+async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.02)
+
+
+def status(app: LabApp) -> str:
+    return str(app.query_one(StatusLine).render())
+
+
+def field(app: LabApp, key: str) -> Field:
+    return app.query_one(f"#field-{key.replace('.', '-')}", Field)
+
+
+def error_text(app: LabApp, key: str) -> str:
+    return str(app.query_one(f"#error-{key.replace('.', '-')}").render())
+
+
+async def type_into(pilot, key: str, text: str) -> None:
+    """Focus a field, put text in it, press enter (typing is tested once, below)."""
+    control = pilot.app.query_one(f"#{key.replace('.', '-')}", Input)
+    control.focus()
+    control.value = text
+    await pilot.press("enter")
+
+
+# ------------------------------------------------------------------ bindings
+
+
+async def test_opens_idle_on_the_default_config_with_nothing_focused() -> None:
+    app = LabApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        config = app.runner.config
+        assert (config.data.name, config.data.n_classes) == ("spiral", 3)
+        assert (config.model.hidden, config.model.activation) == ([16, 16], "relu")
+        assert (config.model.init, config.optimizer.name) == ("he_normal", "adam")
+        assert app.focused is None  # so space trains instead of opening a list
+        assert status(app).startswith("IDLE  step 0")
+
+
+def test_the_cli_constructor_signature() -> None:
+    # tui_nn.cli calls LabApp(config, fps=args.fps).run(mouse=not args.no_mouse)
+    app = LabApp(None, fps=10.0)
+    assert app.fps == 10.0 and app.runner.config == ExperimentConfig()
+    app.runner.close()
+
+
+async def test_space_starts_and_pauses_training() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        assert app.runner.state == "running"
+        await wait_until(pilot, lambda: app.runner.snapshot().step > 20)
+        await wait_until(pilot, lambda: "RUNNING" in status(app) and "steps/s" in status(app))
+        await pilot.press("space")
+        assert app.runner.state == "paused"
+        paused_at = app.runner.snapshot().step
+        await pilot.pause(0.1)
+        assert app.runner.snapshot().step == paused_at
+        assert status(app).startswith(f"PAUSED  step {paused_at}")
+        assert "steps/s" not in status(app)
+
+
+async def test_n_takes_one_step() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        assert app.runner.snapshot().step == 1
+        await pilot.press("n", "n")
+        assert app.runner.snapshot().step == 3
+        assert status(app).startswith("PAUSED  step 3")
+
+
+async def test_r_resets_to_the_same_weights() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        start = {k: v.copy() for k, v in app.runner._trainer.network.parameters().items()}
+        await pilot.press("n", "n", "n", "r")
+        assert app.runner.snapshot().step == 0
+        for key, value in app.runner._trainer.network.parameters().items():
+            np.testing.assert_array_equal(value, start[key])
+        assert status(app).startswith("IDLE  step 0")
+
+
+async def test_q_quits_at_once_mid_training_and_leaves_no_thread() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.runner.snapshot().step > 10)
+        began = time.monotonic()
+        await pilot.press("q")
+        await pilot.pause()
+    assert time.monotonic() - began < 1.5
+    assert not app.runner.alive
+    assert not [t for t in threading.enumerate() if t.name == "tui-nn-runner"]
+
+
+async def test_number_keys_pick_the_plot() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        for number in [2, 3, 4, 5, 1]:
+            await pilot.press(str(number))
+            assert app.query_one(PlotsPanel).active == number
+
+
+async def test_plus_and_minus_add_and_remove_a_layer() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "plus")
+        assert app.runner.config.model.hidden == [16, 16, 16]
+        assert app.query_one("#model-hidden", Input).value == "16,16,16"
+        assert app.runner.snapshot().step == 0  # a model change starts a new run
+        await pilot.press("minus", "minus", "minus")
+        assert app.runner.config.model.hidden == []
+        await pilot.press("minus")  # nothing left to remove: no error, no change
+        assert app.runner.config.model.hidden == []
+        await pilot.press("plus")
+        assert app.runner.config.model.hidden == [16]
+
+
+async def test_c_hides_and_shows_the_config_column() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        column = app.query_one("#config")
+        await pilot.press("c")
+        assert not column.display
+        await pilot.press("c")
+        assert column.display
+
+
+async def test_question_mark_lists_every_key_and_esc_closes() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        console = Console(width=100, record=True)
+        console.print(app.screen.query_one("#help-keys").content)
+        text = console.export_text()
+        for entry in LAB_ACTIONS:
+            assert f"{entry.key_name} " in text and entry.help in text
+        assert "tab / shift+tab" in text and "ctrl+p" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_tab_and_shift_tab_move_through_the_fields_and_esc_leaves() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("tab")
+        assert app.focused is not None and app.focused.id == "data-name"
+        await pilot.press("tab")
+        assert app.focused.id == "data-n_classes"
+        await pilot.press("shift+tab")
+        assert app.focused.id == "data-name"
+        await pilot.press("escape")
+        assert app.focused is None
+        await pilot.press("space")  # the keys act again
+        assert app.runner.state == "running"
+
+
+async def test_space_on_a_choice_field_still_trains() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("tab")
+        assert isinstance(app.focused, Select)
+        await pilot.press("space")
+        assert app.runner.state == "running"
+
+
+async def test_command_palette_offers_every_action_and_runs_it() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "n")
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"reset")
+        # The palette searches in a worker: wait until the hit is highlighted.
+        await wait_until(pilot, lambda: app.screen.query_one(OptionList).highlighted is not None)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.runner.snapshot().step == 0)
+        assert not isinstance(app.screen, CommandPalette)
+
+
+async def test_every_action_is_in_the_palette() -> None:
+    from tui_nn.commands import LabCommands
+
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE):
+        provider = LabCommands(app.screen)
+        titles = [hit.text async for hit in provider.discover()]
+        assert len(titles) == len(LAB_ACTIONS)
+        for entry in LAB_ACTIONS:
+            assert any(entry.title in t for t in titles)
+        hits = [hit async for hit in provider.search("plot acc")]
+        assert hits and "accuracy" in str(hits[0].text)
+
+
+async def test_every_action_has_a_binding_shown_in_the_footer_or_grouped() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE):
+        keys = {b.key for b in app.BINDINGS}  # type: ignore[union-attr]
+        for entry in LAB_ACTIONS:
+            assert entry.key in keys
+
+
+# ---------------------------------------------------------------- validation
+
+
+# Per panel: (field, bad text, what the message under the field must say).
+BAD_VALUES: dict[str, list[tuple[str, str, str]]] = {
+    "data": [
+        ("data.noise", "abc", "data.noise: must be a number, got 'abc'"),
+        ("data.noise", "20", "data.noise: must be a finite number >= 0 and <= 10"),
+        ("data.n_samples", "2", "data.n_samples: must be a whole number from 4"),
+        ("data.train_fraction", "1.5", "data.train_fraction: must be a finite number > 0"),
+        ("data.n_classes", "1", "data.n_classes: must be a whole number from 2 to 10"),
+    ],
+    "model": [
+        ("model.hidden", "16,x", "model.hidden: must be a list of whole numbers"),
+        ("model.hidden", "16,0", "model.hidden[1]: a width must be from 1"),
+    ],
+    "optimizer": [
+        ("optimizer.lr", "-1", "optimizer.lr: must be a finite number > 0"),
+        ("optimizer.weight_decay", "nan", "optimizer.weight_decay: must be a finite number"),
+        ("training.batch_size", "100000", "training.batch_size: must be at most"),
+        ("training.seed", "1.5", "training.seed: must be a whole number"),
+        ("training.steps", "0", "training.steps: must be a whole number from 1"),
+    ],
+}
+
+
+@pytest.mark.parametrize("panel", list(BAD_VALUES))
+async def test_a_bad_value_shows_what_is_allowed_and_keeps_the_run(panel: str) -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "n", "n")
+        before = app.runner.snapshot()
+        for key, bad, says in BAD_VALUES[panel]:
+            await type_into(pilot, key, bad)
+            assert says in error_text(app, key)
+            assert field(app, key).has_class("-invalid")
+            after = app.runner.snapshot()
+            assert (after.step, after.run_id, after.config) == (3, before.run_id, before.config)
+        # Typing the applied value back clears the message.
+        key = BAD_VALUES[panel][0][0]
+        spec = field(app, key).spec
+        await type_into(pilot, key, spec.format(spec.value_in(app.runner.config)))
+        assert error_text(app, key) == "" and not field(app, key).has_class("-invalid")
+        assert app.runner.snapshot().step == 3
+
+
+async def test_a_bad_activation_parameter_shows_under_it() -> None:
+    app = LabApp(CONFIG.with_changes(model={"activation": "leaky_relu"}))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await type_into(pilot, "model.leaky_slope", "2")
+        assert "model.leaky_slope: must be a finite number >= 0 and <= 1" in error_text(
+            app, "model.leaky_slope"
+        )
+        assert app.runner.snapshot().step == 1
+
+
+async def test_a_bad_value_keeps_a_running_run_running() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.runner.snapshot().step > 5)
+        run_id = app.runner.snapshot().run_id
+        await type_into(pilot, "optimizer.lr", "0")
+        assert "optimizer.lr" in error_text(app, "optimizer.lr")
+        step = app.runner.snapshot().step
+        await wait_until(pilot, lambda: app.runner.snapshot().step > step)
+        assert app.runner.state == "running" and app.runner.snapshot().run_id == run_id
+
+
+async def test_typing_into_a_field_and_leaving_it_applies_it() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#data-noise", Input).focus()
+        await pilot.press("end", "backspace", "backspace", "backspace")  # "0.1"
+        await pilot.press(*"0.25", "tab")
+        assert app.runner.config.data.noise == 0.25
+        assert app.focused is not None and app.focused.id == "data-n_samples"
+
+
+async def test_a_learning_rate_change_applies_to_the_running_run() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "n")
+        run_id = app.runner.snapshot().run_id
+        await type_into(pilot, "optimizer.lr", "0.05")
+        snap = app.runner.snapshot()
+        assert (snap.run_id, snap.step, snap.config.optimizer.lr) == (run_id, 2, 0.05)
+
+
+async def test_a_data_model_or_optimizer_change_starts_a_new_run() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        changes = [
+            ("data.noise", "0.3", 0.3),
+            ("data.n_samples", "200", 200),
+            ("model.hidden", "8 4", [8, 4]),
+            ("training.batch_size", "32", 32),
+            ("training.seed", "7", 7),
+        ]
+        for key, text, expect in changes:
+            await pilot.press("escape", "n", "n")
+            run_id = app.runner.snapshot().run_id
+            await type_into(pilot, key, text)
+            snap = app.runner.snapshot()
+            section, name = key.split(".")
+            assert getattr(getattr(snap.config, section), name) == expect
+            assert (snap.run_id, snap.step) == (run_id + 1, 0)
+        assert app.query_one("#model-hidden", Input).value == "8,4"
+
+
+async def test_choices_apply_and_show_the_activation_parameter() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        assert not field(app, "model.leaky_slope").display
+        app.query_one("#model-activation", Select).value = "leaky_relu"
+        await pilot.pause()
+        assert app.runner.config.model.activation == "leaky_relu"
+        assert field(app, "model.leaky_slope").display
+        app.query_one("#model-activation", Select).value = "maxout"
+        await pilot.pause()
+        assert field(app, "model.maxout_k").display
+        assert not field(app, "model.leaky_slope").display
+
+
+async def test_a_choice_list_opens_from_the_keyboard() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#optimizer-name", Select).focus()
+        await pilot.pause()
+        await pilot.press("enter")  # opens the list on adam
+        await pilot.pause()
+        await pilot.press("up", "enter")  # the one above adam: rmsprop
+        await pilot.pause()
+        assert app.runner.config.optimizer.name == "rmsprop"
+
+
+async def test_loss_follows_the_task() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        note = app.query_one("#loss-note")
+        assert "softmax CE" in str(note.render())
+        app.query_one("#data-name", Select).value = "sine"
+        await pilot.pause()
+        assert "MSE" in str(note.render())
+        assert app.runner.snapshot().task == "regression"
+
+
+def test_every_field_names_a_real_config_field() -> None:
+    config = ExperimentConfig()
+    for spec in ALL_FIELDS:
+        spec.value_in(config)  # raises AttributeError for a typo
+        if spec.choices is not None:
+            assert spec.value_in(config) in spec.choices()
+
+
+# ------------------------------------------------------------------ failures
+
+
+async def test_divergence_shows_in_the_status_line_and_a_notification() -> None:
+    app = LabApp(CONFIG.with_changes(optimizer={"name": "sgd", "lr": 1000.0}))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        await wait_until(pilot, lambda: "DIVERGED" in status(app))
+        assert "diverged at step" in status(app)
+        assert any("diverged at step" in str(n.message) for n in app._notifications)
+        await pilot.press("space")  # refused with a hint, no crash
+        assert app.runner.state == "diverged"
+        await pilot.press("r")
+        assert app.runner.state == "idle"
+
+
+async def test_the_step_budget_ends_in_done_and_space_says_what_next() -> None:
+    app = LabApp(CONFIG.with_changes(training={"steps": 40}))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        await wait_until(pilot, lambda: status(app).startswith("DONE  step 40"))
+        await pilot.press("space", "n")
+        assert app.runner.snapshot().step == 40
+        assert any("step budget" in str(n.message) for n in app._notifications)
+
+
+async def test_a_worker_exception_shows_and_the_app_stays_usable() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+
+        def broken_step():
+            raise RuntimeError("boom")
+
+        app.runner._trainer.step = broken_step
+        await pilot.press("space")
+        await wait_until(pilot, lambda: "RuntimeError: boom" in status(app))
+        assert any("boom" in str(n.message) for n in app._notifications)
+        await pilot.press("r", "n")
+        assert app.runner.snapshot().step == 1
+
+
+# -------------------------------------------------------------- size, colour
+
+
+async def test_resizing_down_to_40x12_and_back_does_not_crash() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("space")
+        for size in [(80, 24), (40, 12), (20, 6), (120, 40)]:
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.15)
+        await pilot.press("space")
+        assert app.runner.state == "paused"
+        assert app.is_running
+
+
+async def test_usable_at_80x24() -> None:
+    # Momentum and a step schedule show three more fields: the column must scroll.
+    app = LabApp(CONFIG.with_changes(optimizer={"name": "momentum", "schedule": "step"}))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n")
+        await pilot.press("tab", "shift+tab")  # wraps to the last field, below the fold
+        assert app.focused is not None and app.focused.id == "training-steps"
+        column = app.query_one("#config")
+        assert column.scroll_y > 0
+        assert app.focused.region.bottom <= column.region.bottom
+        await type_into(pilot, "training.steps", "5000")
+        assert app.runner.config.training.steps == 5000
+        await pilot.press("escape", "space")
+        assert app.runner.state == "running"
+
+
+async def test_no_color(monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.no_color
+        await pilot.press("n")
+        await asyncio.sleep(0.1)
+        assert status(app).startswith("PAUSED  step 1")

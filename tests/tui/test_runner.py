@@ -1,0 +1,208 @@
+"""The runner: a real engine trainer on a thread, controlled from the test's thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from engine import ConfigError, ExperimentConfig
+from tui_nn.runner import Runner
+
+LONG = ExperimentConfig().with_changes(training={"steps": 10**9})
+SMALL = LONG.with_changes(data={"n_samples": 120}, model={"hidden": [8]})
+
+
+def wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+def weights(runner: Runner) -> dict[str, np.ndarray]:
+    return {k: v.copy() for k, v in runner._trainer.network.parameters().items()}
+
+
+def runner_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "tui-nn-runner"]
+
+
+@pytest.fixture
+def runner():
+    made: list[Runner] = []
+
+    def make(config: ExperimentConfig = SMALL) -> Runner:
+        made.append(Runner(config))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def test_idle_snapshot_has_chance_loss_and_a_boundary(runner) -> None:
+    snap = runner().snapshot()
+    assert (snap.state, snap.step, snap.version > 0) == ("idle", 0, True)
+    assert snap.last is None and snap.error is None
+    # The initial evaluation: about ln(3) for three classes.
+    assert abs(snap.last_eval.train_loss - np.log(3)) < 0.5
+    assert snap.boundary is not None and snap.boundary.probs.shape[:2] == (48, 64)
+    assert snap.boundary.points.shape[1] == 2
+    assert snap.n_layers == 2 and "dead" in snap.layer_stats
+
+
+def test_snapshot_is_reused_until_something_changes(runner) -> None:
+    r = runner()
+    first = r.snapshot()
+    assert r.snapshot() is first
+    r.step()
+    assert r.snapshot() is not first and r.snapshot().version > first.version
+
+
+def test_step_is_synchronous_and_deterministic(runner) -> None:
+    a, b = runner(), runner()
+    a.step(25)
+    b.step(25)
+    assert a.snapshot().step == 25 and a.state == "paused"
+    for key, value in weights(a).items():
+        np.testing.assert_array_equal(value, weights(b)[key])
+    series = a.snapshot().series("loss", 10)
+    assert series.steps[-1] <= 25 and len(series.mean) > 0
+
+
+def test_reset_keeps_the_seed_so_the_same_weights(runner) -> None:
+    r = runner()
+    start = weights(r)
+    r.step(10)
+    assert any(not np.array_equal(start[k], v) for k, v in weights(r).items())
+    run_id = r.snapshot().run_id
+    r.reset()
+    snap = r.snapshot()
+    assert (snap.step, snap.state, snap.run_id) == (0, "idle", run_id + 1)
+    for key, value in weights(r).items():
+        np.testing.assert_array_equal(value, start[key])
+
+
+def test_start_pause_and_close_leave_no_thread(runner) -> None:
+    r = runner()
+    r.start()
+    wait_until(lambda: r.snapshot().step > 20)
+    assert r.state == "running" and r.alive
+    r.pause()
+    paused_at = r.snapshot().step
+    time.sleep(0.1)
+    assert r.snapshot().step == paused_at and r.state == "paused"
+    r.start()
+    wait_until(lambda: r.snapshot().step > paused_at + 20)
+    r.close()
+    assert not runner_threads()
+
+
+def test_close_mid_training_is_quick(runner) -> None:
+    r = runner(LONG)
+    r.start()
+    wait_until(lambda: r.snapshot().step > 10)
+    began = time.monotonic()
+    r.close()
+    assert time.monotonic() - began < 1.0
+    assert not r.alive and not runner_threads()
+
+
+def test_rate_is_measured_while_running_only(runner) -> None:
+    r = runner()
+    r.start()
+    wait_until(lambda: r.snapshot().steps_per_sec > 0)
+    r.pause()
+    assert r.snapshot().steps_per_sec == 0.0
+
+
+def test_learning_rate_applies_to_the_running_run(runner) -> None:
+    r = runner()
+    r.step(5)
+    before = r.snapshot()
+    r.set_config(r.config.with_changes(optimizer={"lr": 0.05}))
+    after = r.snapshot()
+    assert (after.run_id, after.step) == (before.run_id, 5)
+    assert r._trainer.base_lr == 0.05 and after.config.optimizer.lr == 0.05
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"data": {"noise": 0.2}}, {"model": {"hidden": [4, 4]}}, {"training": {"seed": 3}}],
+)
+def test_other_changes_start_a_new_run(runner, changes) -> None:
+    r = runner()
+    r.step(5)
+    run_id = r.snapshot().run_id
+    r.set_config(r.config.with_changes(**changes))
+    snap = r.snapshot()
+    assert (snap.run_id, snap.step, snap.state) == (run_id + 1, 0, "idle")
+
+
+def test_a_new_run_keeps_running_when_the_old_one_was(runner) -> None:
+    r = runner()
+    r.start()
+    wait_until(lambda: r.snapshot().step > 5)
+    r.set_config(r.config.with_changes(data={"noise": 0.3}))
+    assert r.state == "running"
+    wait_until(lambda: r.snapshot().step > 5 and r.snapshot().config.data.noise == 0.3)
+
+
+def test_a_trainer_that_cannot_be_built_keeps_the_old_run(runner) -> None:
+    r = runner()
+    r.step(3)
+    broken = r.config.with_changes(data={"path": "/nonexistent/data.csv"})
+    with pytest.raises(ConfigError):
+        r.set_config(broken)
+    assert r.snapshot().step == 3 and r.config.data.path == ""
+
+
+def test_divergence_is_published_with_the_finite_history(runner) -> None:
+    r = runner(SMALL.with_changes(optimizer={"name": "sgd", "lr": 1000.0}))
+    r.start()
+    wait_until(lambda: r.state == "diverged")
+    snap = r.snapshot()
+    assert snap.error is not None and snap.error.startswith(f"diverged at step {snap.step}")
+    series = snap.series("loss", 50)
+    assert np.all(np.isfinite(series.mean))
+    r.start()  # refused: a diverged run only resets
+    assert r.state == "diverged"
+    r.reset()
+    assert r.state == "idle" and r.snapshot().error is None
+
+
+def test_a_worker_exception_is_published_and_the_runner_survives(runner) -> None:
+    r = runner()
+
+    def broken_step():
+        raise RuntimeError("boom")
+
+    r._trainer.step = broken_step
+    r.start()
+    wait_until(lambda: r.snapshot().error is not None)
+    snap = r.snapshot()
+    assert snap.state == "paused" and snap.error == "RuntimeError: boom"
+    r.reset()  # a fresh trainer: training goes on
+    r.start()
+    wait_until(lambda: r.snapshot().step > 3)
+    assert r.alive
+
+
+def test_the_step_budget_ends_in_done(runner) -> None:
+    r = runner(SMALL.with_changes(training={"steps": 30}))
+    r.start()
+    wait_until(lambda: r.state == "done")
+    assert r.snapshot().step == 30
+    r.step()
+    assert r.snapshot().step == 30
+
+
+def test_one_dimensional_data_has_no_boundary(runner) -> None:
+    r = runner(SMALL.with_changes(data={"name": "sine"}))
+    r.step(2)
+    snap = r.snapshot()
+    assert snap.boundary is None and snap.task == "regression"

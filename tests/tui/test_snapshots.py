@@ -1,0 +1,48 @@
+"""Snapshot tests (pytest-textual-snapshot) of the lab at 80x24 and 120x40.
+
+The trained state is deterministic: a fixed seed and a fixed number of steps
+taken synchronously through the runner before the app starts; the status line
+shows no steps per second unless a run is running.
+Update after an intended change: pytest tests/tui/test_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import ExperimentConfig
+from tui_nn.app import LabApp
+
+SIZES = [(80, 24), (120, 40)]
+TRAINED_STEPS = 300
+
+
+def trained_lab() -> LabApp:
+    app = LabApp(ExperimentConfig())  # the default: 3-class spiral, [16, 16], relu, adam, seed 0
+    app.runner.step(TRAINED_STEPS)
+    return app
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_idle_lab(snap_compare, size: tuple[int, int]) -> None:
+    assert snap_compare(LabApp(), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_trained_lab(snap_compare, size: tuple[int, int]) -> None:
+    assert snap_compare(trained_lab(), terminal_size=size)
+
+
+def test_help_screen(snap_compare) -> None:
+    assert snap_compare(LabApp(), terminal_size=(80, 24), press=["question_mark"])
+
+
+def test_refused_value(snap_compare) -> None:
+    """A refused learning rate: the message sits under the field, the run is kept."""
+
+    async def type_bad_lr(pilot) -> None:
+        pilot.app.query_one("#optimizer-lr").focus()
+        pilot.app.query_one("#optimizer-lr").value = "-1"
+        await pilot.press("enter", "escape")
+
+    assert snap_compare(trained_lab(), terminal_size=(120, 40), run_before=type_bad_lr)

@@ -1,0 +1,1 @@
+"""The lab's widgets: config panels, status line, plots and the decision boundary."""
