@@ -108,6 +108,8 @@ class ExperimentConfig:
         for name, values in sections.items():
             if name not in SECTIONS:
                 raise ConfigError(name, f"unknown section; allowed: {', '.join(SECTIONS)}")
+            if not isinstance(values, dict):
+                raise ConfigError(name, "must be a table of fields")
             merged[name].update(values)
         return ExperimentConfig.from_dict(merged)
 

@@ -12,14 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from engine.config import ExperimentConfig
+from engine.config import ConfigError, ExperimentConfig
 from engine.datasets import Dataset, make_dataset
 from engine.diagnostics import LAYER_STATS, LayerStats, dead_units, step_stats
 from engine.history import History
 from engine.losses import get_loss
 from engine.network import MLP
 from engine.optimizers import learning_rate, make_optimizer
-from engine.validation import check_batch_fits, check_loss_fits
+from engine.validation import RULES, check_batch_fits, check_loss_fits
 
 Array = np.ndarray
 STEP_COLUMNS = ("loss", "accuracy", "lr")
@@ -147,6 +147,9 @@ class Trainer:
 
     def set_learning_rate(self, lr: float) -> None:
         """Change the base rate of the running run; the schedule applies on top."""
+        problem = RULES["optimizer.lr"](lr)
+        if problem:
+            raise ConfigError("optimizer.lr", problem)
         self.base_lr = float(lr)
 
     def step(self) -> StepRecord:
