@@ -7,6 +7,7 @@ vdot for squared norms, one sum for the mean, no np.std.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,19 +74,16 @@ def step_stats(network: MLP, delta: Array) -> list[float]:
 
 def dead_units(network: MLP) -> list[int]:
     """Per hidden layer: units that were zero for every sample of the last forward."""
-    counts = []
-    for layer in network.layers[:-1]:
-        counter = layer.activation.dead_units
-        counts.append(counter(layer.a) if counter else 0)
-    return counts
+    return [_count(layer.activation.dead_units, layer.a) for layer in network.layers[:-1]]
 
 
 def saturated_units(network: MLP) -> list[int]:
-    counts = []
-    for layer in network.layers[:-1]:
-        counter = layer.activation.saturated_units
-        counts.append(counter(layer.a) if counter else 0)
-    return counts
+    """Per hidden layer: units saturated for most samples of the last forward."""
+    return [_count(layer.activation.saturated_units, layer.a) for layer in network.layers[:-1]]
+
+
+def _count(counter: Callable[[Array], int] | None, a: Array) -> int:
+    return counter(a) if counter else 0
 
 
 def symmetry(network: MLP) -> list[float]:

@@ -10,7 +10,12 @@ from collections.abc import Callable
 from itertools import pairwise
 from typing import Any
 
+from engine.activations import ACTIVATIONS
 from engine.config import ConfigError, ExperimentConfig
+from engine.datasets import DATASETS, training_size
+from engine.initializers import INITIALIZERS
+from engine.losses import LOSSES, get_loss
+from engine.optimizers import OPTIMIZERS, SCHEDULES
 
 Check = Callable[[Any], str | None]  # returns what is allowed when the value is not
 
@@ -54,40 +59,21 @@ def one_of(names: Callable[[], list[str]]) -> Check:
     return check
 
 
-def _datasets() -> list[str]:
-    from engine.datasets import DATASETS
-
-    return list(DATASETS)
-
-
-def _activations() -> list[str]:
-    from engine.activations import ACTIVATIONS
-
-    return list(ACTIVATIONS)
-
-
-def _initializers() -> list[str]:
-    from engine.initializers import INITIALIZERS
-
-    return list(INITIALIZERS)
+# Fields that take a name, and the names they take (read live from the registries).
+CHOICES: dict[str, Callable[[], list[str]]] = {
+    "data.name": lambda: list(DATASETS),
+    "model.activation": lambda: list(ACTIVATIONS),
+    "model.init": lambda: list(INITIALIZERS),
+    "model.bias_init": lambda: ["zeros", "constant"],
+    "model.loss": lambda: ["auto", *LOSSES],
+    "optimizer.name": lambda: list(OPTIMIZERS),
+    "optimizer.schedule": lambda: list(SCHEDULES),
+    "training.dtype": lambda: ["float32", "float64"],
+}
 
 
-def _losses() -> list[str]:
-    from engine.losses import LOSSES
-
-    return ["auto", *LOSSES]
-
-
-def _optimizers() -> list[str]:
-    from engine.optimizers import OPTIMIZERS
-
-    return list(OPTIMIZERS)
-
-
-def _schedules() -> list[str]:
-    from engine.optimizers import SCHEDULES
-
-    return list(SCHEDULES)
+def choices(field: str) -> list[str]:
+    return CHOICES[field]()
 
 
 MAX_WIDTH = 16384
@@ -98,16 +84,16 @@ RULES: dict[str, Check] = {
     "data.noise": number(0.0, 10.0),
     "data.n_classes": whole(2, 10),
     "data.train_fraction": number(0.0, 1.0, lo_open=True, hi_open=True),
-    "model.activation": one_of(_activations),
+    "model.activation": one_of(CHOICES["model.activation"]),
     "model.leaky_slope": number(0.0, 1.0),
     "model.elu_alpha": number(0.0, 100.0, lo_open=True),
     "model.maxout_k": whole(2, 16),
-    "model.init": one_of(_initializers),
+    "model.init": one_of(CHOICES["model.init"]),
     "model.init_scale": number(0.0, 1e3),
-    "model.bias_init": one_of(lambda: ["zeros", "constant"]),
+    "model.bias_init": one_of(CHOICES["model.bias_init"]),
     "model.bias_value": number(-1e3, 1e3),
-    "model.loss": one_of(_losses),
-    "optimizer.name": one_of(_optimizers),
+    "model.loss": one_of(CHOICES["model.loss"]),
+    "optimizer.name": one_of(CHOICES["optimizer.name"]),
     "optimizer.lr": number(0.0, 1e3, lo_open=True),
     "optimizer.momentum": number(0.0, 1.0, hi_open=True),
     "optimizer.beta1": number(0.0, 1.0, hi_open=True),
@@ -116,14 +102,14 @@ RULES: dict[str, Check] = {
     "optimizer.eps": number(0.0, 1.0, lo_open=True),
     "optimizer.weight_decay": number(0.0, 1e3),
     "optimizer.clip_norm": number(0.0),
-    "optimizer.schedule": one_of(_schedules),
+    "optimizer.schedule": one_of(CHOICES["optimizer.schedule"]),
     "optimizer.step_size": whole(1, 10**9),
     "optimizer.gamma": number(0.0, 1.0, lo_open=True),
     "training.batch_size": whole(1, 1_000_000),
     "training.steps": whole(1, 10**9),
     "training.eval_every": whole(0, 10**9),
     "training.seed": whole(0, 2**63 - 1),
-    "training.dtype": one_of(lambda: ["float32", "float64"]),
+    "training.dtype": one_of(CHOICES["training.dtype"]),
     "training.memory_budget_mb": number(0.0, 1e6, lo_open=True),
 }
 
@@ -144,12 +130,9 @@ def validate(config: ExperimentConfig) -> None:
 def _check_data(config: ExperimentConfig) -> None:
     if config.data.path:
         return  # the loader checks the file and names the line
-    problem = one_of(_datasets)(config.data.name)
+    problem = one_of(CHOICES["data.name"])(config.data.name)
     if problem:
         raise ConfigError("data.name", problem)
-    from engine.datasets import DATASETS
-    from engine.losses import LOSSES
-
     loss = config.model.loss
     task = DATASETS[config.data.name].task
     if loss != "auto" and LOSSES[loss].task != task:
@@ -160,8 +143,6 @@ def _check_data(config: ExperimentConfig) -> None:
 
 def check_loss_fits(loss_name: str, task: str, n_classes: int) -> None:
     """The loss must match the data: binary sigmoid loss wants exactly two classes."""
-    from engine.losses import get_loss
-
     loss = get_loss(loss_name, task)
     if loss.task != task:
         raise ConfigError("model.loss", f"{loss.name} is for {loss.task}; the data is {task}")
@@ -182,8 +163,6 @@ def _check_hidden(hidden: list[int]) -> None:
 def _check_batch(config: ExperimentConfig) -> None:
     if config.data.path:
         return  # known once the file is read: check_batch_fits
-    from engine.datasets import training_size
-
     check_batch_fits(config, training_size(config.data.n_samples, config.data.train_fraction))
 
 
