@@ -7,6 +7,7 @@ its own thread and the app polls `runner.snapshot()` at `fps` (default 5 Hz).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
@@ -16,10 +17,20 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from engine import ConfigError, ExperimentConfig
+from engine.configfile import save_config
+from engine.runs import LoadedRun
+from engine.scenarios import Scenario
 from tui_nn.commands import LAB_ACTIONS, LabCommands
+from tui_nn.experiments import open_experiment, open_run
 from tui_nn.messages import FieldEdited
 from tui_nn.runner import Runner, Snapshot
+from tui_nn.screens.depth import DepthScreen
+from tui_nn.screens.files import PathModal
+from tui_nn.screens.gradcheck import GradcheckScreen
 from tui_nn.screens.help import HelpScreen
+from tui_nn.screens.matrix import MatrixScreen
+from tui_nn.screens.notes import NotesScreen
+from tui_nn.screens.scenarios import ScenarioScreen
 from tui_nn.widgets.boundary import DecisionBoundary
 from tui_nn.widgets.config_panels import (
     DATA_FIELDS,
@@ -30,12 +41,15 @@ from tui_nn.widgets.config_panels import (
     FieldSpec,
     ModelPanel,
 )
+from tui_nn.widgets.observations import AdviceLine, ScenarioLine
 from tui_nn.widgets.plots import PlotsPanel
 from tui_nn.widgets.status import StatusLine
 
 HIDDEN = next(spec for spec in MODEL_FIELDS if spec.key == "model.hidden")
 NEW_LAYER_WIDTH = 16  # the width of an added layer when there is none to copy
 MIN_FPS, MAX_FPS = 0.5, 60.0
+EXPERIMENT_FILE = "experiment.toml"  # the save/open dialogs' first suggestion
+RUNS_FOLDER = "runs"  # where a saved run directory goes, as `tui-nn train`
 
 # What space says instead of starting, for the states a run cannot go on from.
 CANNOT_START: dict[str, str] = {
@@ -53,13 +67,25 @@ class LabApp(App[None]):
     AUTO_FOCUS = None
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
 
-    def __init__(self, config: ExperimentConfig | None = None, fps: float = 5.0) -> None:
+    def __init__(
+        self,
+        config: ExperimentConfig | None = None,
+        fps: float = 5.0,
+        *,
+        scenario: Scenario | None = None,
+        run: LoadedRun | None = None,
+    ) -> None:
+        """`scenario`: start it on mount (tui-nn --scenario); `run`: a loaded run directory
+        to adopt, paused (tui-nn --open)."""
         super().__init__()
         self.runner = Runner(config)
         self.fps = min(max(float(fps), MIN_FPS), MAX_FPS)
         self._shown_version = -1
         self._shown_config: ExperimentConfig | None = None
         self._shown_error: str | None = None
+        self._start_scenario = scenario
+        self._start_run = run
+        self._last_run_dir: Path | None = run.path if run is not None else None
 
     # ------------------------------------------------------------------ layout
 
@@ -73,6 +99,8 @@ class LabApp(App[None]):
             with Vertical(id="view"):
                 yield PlotsPanel(id="plots")
                 yield DecisionBoundary(id="boundary")
+        yield ScenarioLine(id="verdict")
+        yield AdviceLine(id="advice")
         yield StatusLine(id="status")
         yield Footer(compact=True)
 
@@ -84,6 +112,12 @@ class LabApp(App[None]):
         self._boundary = self.query_one(DecisionBoundary)
         self._panels = list(self.query(ConfigPanel))
         self._model_panel = self.query_one(ModelPanel)
+        self._verdict = self.query_one(ScenarioLine)
+        self._advice = self.query_one(AdviceLine)
+        if self._start_run is not None:
+            self.adopt_run(self._start_run)
+        if self._start_scenario is not None:
+            self.start_scenario(self._start_scenario)
         self.set_interval(1.0 / self.fps, self.poll)
         self.poll()
 
@@ -109,6 +143,8 @@ class LabApp(App[None]):
             return
         self._shown_version = snap.version
         self._status.refresh_from(snap)
+        self._verdict.refresh_from(snap)
+        self._advice.refresh_from(snap)
         self._plots.refresh_from(snap)
         if snap.config is not self._shown_config:
             self._shown_config = snap.config
@@ -190,6 +226,113 @@ class LabApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    # ----------------------------------------------------------- lecture views
+
+    def _open_view(self, screen: Screen[Any]) -> None:
+        """Push a view over the lab, unless one of its kind is on top already."""
+        if type(self.screen) is not type(screen):
+            self.push_screen(screen)
+
+    def action_scenarios(self) -> None:
+        current = self.runner.scenario
+        self._open_view(ScenarioScreen(current.name if current else None))
+
+    def action_depth_profile(self) -> None:
+        self._open_view(DepthScreen())
+
+    def action_gradcheck(self) -> None:
+        self._open_view(GradcheckScreen())
+
+    def action_matrix_form(self) -> None:
+        self._open_view(MatrixScreen())
+
+    def action_notes(self) -> None:
+        model = self.runner.config.model
+        self._open_view(NotesScreen(model.activation, model.init))
+
+    def start_scenario(self, scenario: Scenario, counterexample: bool = False) -> None:
+        """Load the scenario's preset (or its counter-example) and run it."""
+        try:
+            self.runner.start_scenario(scenario, counterexample)
+        except ConfigError as exc:
+            self.notify(str(exc), title="scenario", severity="error", markup=False)
+        self.poll()
+
+    def leave_scenario(self) -> None:
+        self.runner.leave_scenario()
+        self.poll()
+
+    # ------------------------------------------------------- experiments on disk
+
+    def _ask_path(self, title: str, prompt: str, default: str, action: Any, **kw: Any) -> None:
+        if isinstance(self.screen, PathModal):
+            return
+        self.push_screen(PathModal(title, prompt, default, action, **kw), self._said)
+
+    def _said(self, message: str | None) -> None:
+        if message:
+            self.notify(message, markup=False)
+        self.poll()
+
+    def action_save_config(self) -> None:
+        def save(path: Path) -> str:
+            save_config(self.runner.config, path)
+            return f"Saved the experiment to {path}"
+
+        self._ask_path(
+            "Save experiment",
+            "The current config goes to this TOML file:",
+            EXPERIMENT_FILE,
+            save,
+            confirm_existing=True,
+        )
+
+    def action_open_config(self) -> None:
+        def load(path: Path) -> str:
+            # Both raise ConfigError (missing file, bad TOML, unknown key, bad data file)
+            # before anything changes: the modal shows it and the run is kept.
+            self.runner.load(open_experiment(path))
+            return f"Opened {path}: a new run"
+
+        self._ask_path(
+            "Open experiment", "A TOML experiment file; a new run starts from it:",
+            EXPERIMENT_FILE, load,
+        )  # fmt: skip
+
+    def action_save_run(self) -> None:
+        def save(path: Path) -> str:
+            run_dir = self.runner.save(path)
+            self._last_run_dir = run_dir
+            return f"Saved the run to {run_dir}"
+
+        self._ask_path(
+            "Save run",
+            "A new run directory (config, weights, metrics) goes under this folder:",
+            RUNS_FOLDER,
+            save,
+        )
+
+    def action_open_run(self) -> None:
+        def load(path: Path) -> str:
+            return self.adopt_run(open_run(path))
+
+        default = str(self._last_run_dir) if self._last_run_dir else RUNS_FOLDER + "/"
+        self._ask_path("Open run", "A run directory (tui-nn train or S saved it):", default, load)
+
+    def adopt_run(self, run: LoadedRun) -> str:
+        """Show a loaded run directory: its trainer, paused where it stopped (or a new
+        run from its config when it has no weights yet)."""
+        self._last_run_dir = run.path
+        if run.trainer is None:
+            self.runner.load(run.config)
+            message = f"{run.path} holds no weights yet: a new run from its config"
+        else:
+            self.runner.adopt(run.trainer)
+            state = self.runner.state
+            message = f"Opened {run.path} at step {run.trainer.steps_done} ({state})"
+        self.poll()
+        return message
 
     async def action_quit(self) -> None:
         # Stop the worker first: it finishes at most the step it is in, then joins.

@@ -27,6 +27,7 @@ from engine.runs import (
     resume_trainer,
     save_run,
 )
+from engine.scenarios import SCENARIOS
 from tui_nn import scenarios_cli
 
 
@@ -138,6 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--fps", type=float, default=5.0, help="screen refreshes a second")
     parser.add_argument("--no-mouse", action="store_true", help="keyboard only")
+    lab = parser.add_argument_group("the lab (no subcommand)")
+    lab.add_argument(
+        "--scenario",
+        metavar="NAME",
+        help="open the lab on a lecture scenario and start it; names: " + ", ".join(SCENARIOS),
+    )
+    lab.add_argument(
+        "--open",
+        metavar="RUN_DIR",
+        help="open the lab on a saved run directory, paused where it stopped",
+    )
     add_config_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -208,11 +220,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_lab(args: argparse.Namespace, config: ExperimentConfig) -> int:
+    from tui_nn.experiments import file_sets_steps, open_run, with_lab_budget
+
     if args.fps <= 0 or args.fps > 60:
         raise ConfigError("--fps", f"must be a number above 0 and at most 60, got {args.fps}")
+    given = given_options(args)
+    extra: dict[str, Any] = {}  # only what was asked for: LabApp(config, fps=...) otherwise
+    if args.scenario is not None and args.open is not None:
+        raise ConfigError("--scenario", "cannot go with --open RUN_DIR: choose one")
+    if args.scenario is not None:
+        if args.scenario not in SCENARIOS:
+            raise ConfigError(
+                "--scenario", f"unknown scenario {args.scenario!r}; valid: {', '.join(SCENARIOS)}"
+            )
+        if given:
+            raise ConfigError(
+                "--scenario", f"the scenario sets its own config; drop {', '.join(given)}"
+            )
+        extra["scenario"] = SCENARIOS[args.scenario]
+        config = extra["scenario"].config
+    elif args.open is not None:
+        if given:
+            raise ConfigError(
+                "--open", f"the run's own config.toml is used; drop {', '.join(given)}"
+            )
+        extra["run"] = open_run(args.open)  # RunError or ConfigError: exit 2 with its text
+        config = extra["run"].config
+    else:
+        steps_given = hasattr(args, "steps") or (
+            hasattr(args, "config") and file_sets_steps(args.config)
+        )
+        config = with_lab_budget(config, steps_given)
     from tui_nn.app import LabApp
 
-    LabApp(config, fps=args.fps).run(mouse=not args.no_mouse)
+    LabApp(config, fps=args.fps, **extra).run(mouse=not args.no_mouse)
     return 0
 
 

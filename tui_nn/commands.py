@@ -68,6 +68,25 @@ LAB_ACTIONS: tuple[LabAction, ...] = (
     LabAction("plus", "add_layer", "layer", "Add a layer", "append a hidden layer", "+/-"),
     LabAction("minus", "remove_layer", "", "Remove a layer", "drop the last hidden layer", "-"),
     LabAction("c", "toggle_config", "config", "Show / hide config", "toggle the config column"),
+    # The lecture's views: in the help screen and the palette (the footer fits 80 columns).
+    LabAction(
+        "s", "scenarios", "", "Scenarios", "pick a lecture scenario: run it, judge its claim live"
+    ),
+    LabAction(
+        "d", "depth_profile", "", "Depth profile", "per-layer activations at init (CS231n 10x500)"
+    ),
+    LabAction(
+        "g", "gradcheck", "", "Gradient check", "backprop vs numeric gradients, per parameter"
+    ),
+    LabAction("m", "matrix_form", "", "Matrix form", "W, b, z, a per layer; n steps inside"),
+    LabAction("i", "notes", "", "Lecture notes", "every activation and init card"),
+    # Experiments on disk.
+    LabAction("ctrl+s", "save_config", "", "Save experiment", "save the config to a TOML file"),
+    LabAction(
+        "ctrl+o", "open_config", "", "Open experiment", "open a TOML file: a new run from it"
+    ),
+    LabAction("S", "save_run", "", "Save run", "save the run as a run directory"),
+    LabAction("O", "open_run", "", "Open run", "open a run directory, paused, to train on"),
     LabAction("escape", "leave_field", "", "Leave field", "leave a field so the keys act", "esc"),
     LabAction("question_mark", "help", "help", "Help", "list every key", "?"),
     LabAction("q", "quit", "quit", "Quit", "stop training and quit"),

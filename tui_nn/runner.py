@@ -18,31 +18,29 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
-from engine import ConfigError, Diverged, ExperimentConfig, Trainer
+from engine import LAYER_STATS, ConfigError, Diverged, ExperimentConfig, Trainer
+from engine.advisor import Advice, advise
+from engine.runs import create_run_dir, save_run
+from engine.scenarios import NOT_YET, Scenario, Verdict, judge
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from engine.history import History
 
 State = Literal["idle", "running", "paused", "diverged", "done"]
-
-LAYER_STATS: tuple[str, ...] = (
-    "grad_norm_W",
-    "grad_norm_b",
-    "weight_norm",
-    "update_ratio",
-    "dead",
-    "saturated",
-    "act_mean",
-    "act_std",
-)
+T = TypeVar("T")
 
 BOUNDARY_INTERVAL = 0.5  # seconds: the decision boundary is recomputed at most twice a second
 BOUNDARY_SIZE = (64, 48)  # grid width, height; the widget samples it to its own size
 RATE_WINDOW = 0.5  # seconds over which steps per second is measured
+# The scenario's judge and the advisor read the run at most twice a second, between
+# steps on the worker thread (and after a step taken with n), never once per step.
+OBSERVE_INTERVAL = 0.5
 
 # The fields that apply to the running run; any other change starts a new run.
 LIVE_FIELDS: frozenset[tuple[str, str]] = frozenset({("optimizer", "lr")})
@@ -82,6 +80,10 @@ class Snapshot:
     error: str | None  # the last worker error or divergence text
     config: ExperimentConfig
     boundary: Boundary | None  # None unless the data is 2-D
+    scenario: Scenario | None = None  # the lecture scenario this run belongs to
+    counterexample: bool = False  # the run is the scenario's counter-example
+    verdict: Verdict | None = None  # the scenario's judge on this run, at most 0.5 s old
+    advice: tuple[Advice, ...] = ()  # engine.advisor.advise, warnings first
     _reader: Callable[[str, int], Any] | None = field(default=None, repr=False, compare=False)
 
     def series(self, name: str, max_points: int) -> Any:
@@ -143,6 +145,8 @@ class Runner:
         self._error: str | None = None
         self._rate = 0.0
         self._cached: Snapshot | None = None
+        self._scenario: Scenario | None = None
+        self._counterexample = False
         self._trainer: Trainer = _build(self._config)
         with self._handoff.ui():
             self._begin_run_locked()
@@ -156,6 +160,10 @@ class Runner:
     @property
     def state(self) -> State:
         return self._state
+
+    @property
+    def scenario(self) -> Scenario | None:
+        return self._scenario
 
     @property
     def alive(self) -> bool:
@@ -200,6 +208,7 @@ class Runner:
             if self._state == "idle":
                 self._state = "paused"
             self._update_boundary(force=True)
+            self._observe_locked()
             self._version += 1
 
     def reset(self) -> None:
@@ -220,6 +229,63 @@ class Runner:
                 self._version += 1
             return
         self._new_run(config)
+
+    def load(self, config: ExperimentConfig) -> None:
+        """A new run from `config` (an opened experiment file), even when it equals the
+        current one; leaves any scenario. Raises ConfigError and keeps the run on failure."""
+        self._new_run(config, scenario=None)
+
+    def start_scenario(self, scenario: Scenario, counterexample: bool = False) -> None:
+        """A new run of the scenario's preset (or its counter-example), started at once."""
+        config = scenario.counterexample_config if counterexample else scenario.config
+        if config is None:
+            raise ConfigError("scenario", f"{scenario.name} has no counter-example")
+        self._new_run(config, scenario=scenario, counterexample=counterexample)
+        self.start()
+
+    def leave_scenario(self) -> None:
+        """Keep the run, drop the scenario and its verdict."""
+        with self._handoff.ui():
+            self._scenario = None
+            self._counterexample = False
+            self._verdict = None
+            self._version += 1
+
+    def adopt(self, trainer: Trainer) -> None:
+        """Take over a restored trainer (a run directory) with its history and evaluations,
+        paused where it stopped: space trains on from there. Leaves any scenario."""
+        self.pause()
+        with self._handoff.ui():
+            self._trainer = trainer
+            self._config = trainer.config
+            if trainer.base_lr != trainer.config.optimizer.lr:
+                # A rate changed live is in the checkpoint (base_lr), not in config.toml.
+                self._config = trainer.config.with_changes(optimizer={"lr": trainer.base_lr})
+            self._run_id += 1
+            self._scenario, self._counterexample = None, False
+            self._error = None
+            if trainer.diverged is not None:
+                self._state = "diverged"
+                self._error = str(trainer.diverged)
+            elif trainer.steps_done >= trainer.config.training.steps:
+                self._state = "done"
+            else:
+                self._state = "paused" if trainer.steps_done else "idle"
+            self._begin_run_locked()
+
+    def read(self, fn: Callable[[Trainer], T]) -> T:
+        """fn(trainer) under the lock, between two steps: for views that copy what they
+        show (weights, a float64 network). fn must only read, and be quick."""
+        with self._handoff.ui():
+            return fn(self._trainer)
+
+    def save(self, root: str | Path) -> Path:
+        """Save the run as a new run directory under `root` (engine.runs), between two
+        steps; returns its path. Raises OSError or RunError; the run is not touched."""
+        with self._handoff.ui():
+            run_dir = create_run_dir(root, self._config)
+            save_run(self._trainer, run_dir, final=True)
+            return run_dir
 
     def close(self, timeout: float = 2.0) -> None:
         """Stop the worker and join it; safe to call more than once."""
@@ -254,7 +320,9 @@ class Runner:
 
     # --------------------------------------------------------------- internals
 
-    def _new_run(self, config: ExperimentConfig) -> None:
+    def _new_run(self, config: ExperimentConfig, **scenario: Any) -> None:
+        """Replace the run; `scenario=..., counterexample=...` replace the scenario too
+        (a field change or a reset keeps it)."""
         # Build before taking the lock so the worker keeps stepping the old run
         # meanwhile; a failure raises here and leaves the old run untouched.
         trainer = _build(config)
@@ -262,6 +330,9 @@ class Runner:
             self._trainer = trainer
             self._config = config
             self._run_id += 1
+            if "scenario" in scenario:
+                self._scenario = scenario["scenario"]
+                self._counterexample = bool(scenario.get("counterexample", False))
             if self._state not in ("idle", "running"):
                 self._state = "idle"
             self._error = None
@@ -276,6 +347,10 @@ class Runner:
         self._boundary_at = 0.0
         self._boundary_step = -1
         self._update_boundary(force=True)
+        self._verdict: Verdict | None = None
+        self._advice: tuple[Advice, ...] = ()
+        self._observed_step = -1
+        self._observe_locked()
         self._version += 1
 
     def _last_step(self) -> int:
@@ -322,6 +397,8 @@ class Runner:
                     window_start, window_steps = now, 0
                 if self._state != "running" or now - self._boundary_at >= BOUNDARY_INTERVAL:
                     self._update_boundary()
+                if self._state != "running" or now - self._observed_at >= OBSERVE_INTERVAL:
+                    self._observe_locked()
                 self._version += 1
             handoff.yield_to_ui()
 
@@ -349,6 +426,26 @@ class Runner:
             step=step,
         )
         self._boundary_step = step
+
+    def _observe_locked(self) -> None:
+        """The scenario's verdict and the advisor's advice on the run as it is now; the
+        lock is held. Skipped when no step was taken since the last look."""
+        self._observed_at = time.perf_counter()
+        trainer = self._trainer
+        if trainer.steps_done == self._observed_step:
+            return
+        self._observed_step = trainer.steps_done
+        if self._scenario is not None:
+            try:
+                self._verdict = judge(self._scenario, trainer)
+            except Exception as exc:  # a judge must never stop the run
+                self._verdict = Verdict(NOT_YET, f"cannot judge: {type(exc).__name__}: {exc}", {})
+        else:
+            self._verdict = None
+        try:
+            self._advice = tuple(advise(trainer))
+        except Exception:
+            self._advice = ()
 
     def _build_snapshot_locked(self) -> Snapshot:
         trainer = self._trainer
@@ -381,6 +478,10 @@ class Runner:
             error=self._error,
             config=self._config,
             boundary=self._boundary,
+            scenario=self._scenario,
+            counterexample=self._counterexample,
+            verdict=self._verdict,
+            advice=self._advice,
             _reader=reader,
         )
 

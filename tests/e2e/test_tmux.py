@@ -149,3 +149,36 @@ def test_train_pause_and_quit_in_tmux(tmux: Tmux, no_color: bool) -> None:
         time.sleep(0.05)
     assert gone(pid), "tui-nn still running 2 s after q"
     assert tmux("display-message", "-p", "-t", SESSION, "#{pane_dead}").strip() == "1"
+
+
+def test_a_scenario_from_the_command_line_at_80x24(tmux: Tmux) -> None:
+    """`tui-nn --scenario zero_init`: the preset runs, its verdict shows above the status
+    line; d opens the depth profile over it and esc comes back; q quits."""
+    command = ["env", "-u", "COLUMNS", "-u", "LINES", "TERM=xterm-256color", str(TUI_NN)]
+    command += ["--scenario", "zero_init", "--no-mouse"]
+    tmux(
+        "new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24",
+        " ".join(command),
+        ";", "set-option", "-w", "-t", SESSION, "remain-on-exit", "on",
+    )  # fmt: skip
+    pid = int(tmux("display-message", "-p", "-t", SESSION, "#{pane_pid}").strip())
+    screen = tmux.wait_for(lambda s: "DONE" in s and "OBSERVED" in s, 30, "the scenario's verdict")
+    assert "zero_init:" in screen and status_step(screen) == 150
+    tmux.keys("d")
+    tmux.wait_for(lambda s: "Depth profile" in s and "histogram" in s, 10, "the depth profile")
+    tmux.keys("Escape")
+    tmux.wait_for(lambda s: "OBSERVED" in s and "Depth profile" not in s, 5, "the lab again")
+    tmux.keys("q")
+    deadline = time.monotonic() + 2.0
+    while not gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gone(pid), "tui-nn still running 2 s after q"
+
+
+def test_an_unknown_scenario_exits_2_with_the_names() -> None:
+    done = subprocess.run(
+        [str(TUI_NN), "--scenario", "nope"], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2
+    assert "unknown scenario 'nope'; valid: single_neuron" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -206,3 +206,95 @@ def test_one_dimensional_data_has_no_boundary(runner) -> None:
     r.step(2)
     snap = r.snapshot()
     assert snap.boundary is None and snap.task == "regression"
+
+
+# ------------------------------------------------ scenarios, advice, runs on disk
+
+
+def test_judge_and_advisor_run_at_most_twice_a_second_never_per_step(runner, monkeypatch) -> None:
+    import dataclasses
+
+    import tui_nn.runner as runner_module
+    from engine.scenarios import SCENARIOS
+
+    calls = {"judge": 0, "advise": 0}
+    real_judge, real_advise = runner_module.judge, runner_module.advise
+
+    def judge(scenario, trainer):
+        calls["judge"] += 1
+        return real_judge(scenario, trainer)
+
+    def advise(trainer):
+        calls["advise"] += 1
+        return real_advise(trainer)
+
+    monkeypatch.setattr(runner_module, "judge", judge)
+    monkeypatch.setattr(runner_module, "advise", advise)
+    # he_relu's judge on a run with a budget no test reaches.
+    long = dataclasses.replace(SCENARIOS["he_relu"], config=SMALL, steps=10**9)
+    r = runner()
+    r.start_scenario(long)
+    assert r.scenario is long and r.state == "running"
+    began = time.monotonic()
+    wait_until(lambda: r.snapshot().step > 300)
+    time.sleep(0.6)
+    r.pause()
+    elapsed = time.monotonic() - began
+    steps = r.snapshot().step
+    limit = elapsed / runner_module.OBSERVE_INTERVAL + 3  # + the new run, the pause, slack
+    assert steps > 2 * limit
+    assert calls["judge"] <= limit and calls["advise"] <= limit
+    snap = r.snapshot()
+    assert snap.verdict is not None and snap.verdict.status == "not yet"
+    assert snap.scenario is long
+
+
+def test_a_scenario_runs_its_preset_to_a_verdict(runner) -> None:
+    from engine.scenarios import SCENARIOS
+
+    r = runner()
+    r.start_scenario(SCENARIOS["zero_init"])
+    wait_until(lambda: r.state == "done")
+    snap = r.snapshot()
+    assert snap.step == SCENARIOS["zero_init"].steps
+    assert snap.verdict.status == "observed" and "max_distance" in snap.verdict.numbers
+    assert any(a.topic == "symmetry" for a in snap.advice)
+    r.start_scenario(SCENARIOS["zero_init"], counterexample=True)
+    assert r.snapshot().counterexample and r.config.model.init == "he_normal"
+    wait_until(lambda: r.state == "done")
+    assert r.snapshot().verdict.status == "not observed"
+    r.leave_scenario()
+    snap = r.snapshot()
+    assert snap.scenario is None and snap.verdict is None and snap.step == 150
+
+
+def test_adopt_takes_a_restored_trainer_paused_and_trains_on(runner) -> None:
+    from engine import Trainer
+
+    trainer = Trainer(SMALL.with_changes(training={"eval_every": 10}))
+    trainer.run(40)
+    r = runner()
+    run_id = r.snapshot().run_id
+    r.adopt(trainer)
+    snap = r.snapshot()
+    assert (snap.step, snap.state, snap.run_id) == (40, "paused", run_id + 1)
+    assert len(snap.evals) == 4 and snap.last_eval.step == 40
+    assert len(snap.series("loss", 100).mean) > 0
+    r.step()
+    assert r.snapshot().step == 41
+    done = Trainer(SMALL.with_changes(training={"steps": 20}))
+    done.run(20)
+    r.adopt(done)
+    assert r.state == "done"
+
+
+def test_save_writes_a_run_directory_that_loads_back(runner, tmp_path) -> None:
+    from engine.runs import load_run
+
+    r = runner()
+    r.step(7)
+    run_dir = r.save(tmp_path / "runs")
+    assert run_dir.parent == tmp_path / "runs"
+    loaded = load_run(run_dir)
+    assert loaded.trainer is not None and loaded.trainer.steps_done == 7
+    assert r.read(lambda t: t.steps_done) == 7

@@ -46,3 +46,54 @@ def test_refused_value(snap_compare) -> None:
         await pilot.press("enter", "escape")
 
     assert snap_compare(trained_lab(), terminal_size=(120, 40), run_before=type_bad_lr)
+
+
+async def _wait_for(pilot, condition, timeout: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+def test_scenario_screen(snap_compare) -> None:
+    """The picker with zero init highlighted: its claim, preset and counter-example."""
+    assert snap_compare(LabApp(), terminal_size=(120, 40), press=["s", "down", "down"])
+
+
+def test_scenario_verdict(snap_compare) -> None:
+    """The lab after the zero-init scenario ran to its end: claim, verdict, advice."""
+    from engine.scenarios import SCENARIOS
+
+    async def run_scenario(pilot) -> None:
+        pilot.app.start_scenario(SCENARIOS["zero_init"])
+        await _wait_for(pilot, lambda: pilot.app.runner.state == "done")
+        await _wait_for(pilot, lambda: pilot.app.runner.snapshot().verdict.status == "observed")
+        pilot.app.poll()
+
+    assert snap_compare(LabApp(), terminal_size=(80, 24), run_before=run_scenario)
+
+
+def test_depth_profile(snap_compare) -> None:
+    """CS231n's 10 x 500 tanh net with Xavier init: the std holds, no saturation."""
+
+    async def show_xavier(pilot) -> None:
+        await pilot.press("d", "5")
+        screen = pilot.app.screen
+        await _wait_for(pilot, lambda: screen.depth is not None and screen.depth.source != "net")
+
+    assert snap_compare(LabApp(), terminal_size=(80, 24), run_before=show_xavier)
+
+
+def test_gradcheck_table(snap_compare) -> None:
+    """The trained default net (ReLU: kinks): one row a parameter, with its verdict."""
+
+    async def check(pilot) -> None:
+        await pilot.press("g")
+        screen = pilot.app.screen
+        await _wait_for(pilot, lambda: screen.rows is not None)
+
+    assert snap_compare(trained_lab(), terminal_size=(80, 24), run_before=check)

@@ -27,9 +27,14 @@ def keys_table() -> Table:
 
 
 NOTES = (
-    "Fields apply on enter or when you leave them. A refused value keeps the run\n"
-    "and says what is allowed under the field. Data and model changes start a new\n"
-    "run; a learning-rate change applies to the running one. Reset keeps the seed."
+    "Fields apply on enter or when you leave them. A refused value keeps the run and says "
+    "what is allowed under the field. Data and model changes start a new run; a "
+    "learning-rate change applies to the running one. Reset keeps the seed. The file "
+    "field takes a CSV or NPZ file instead of a synthetic set.\n\n"
+    "In the views: scenarios - enter runs one, c its counter-example, x leaves it; depth "
+    "profile - 1-7 pick the source; matrix form - n or space takes a step; gradient "
+    "check - r checks again. esc closes each.\n\n"
+    "Press i for the lecture notes: a card for every activation and initializer."
 )
 
 
@@ -37,15 +42,24 @@ class HelpScreen(ModalScreen[None]):
     """A modal list of keys; esc, q or ? closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "close", "Close", key_display="esc")
+        Binding("escape,q,question_mark", "close", "Close", key_display="esc"),
+        Binding("i", "notes", "Lecture notes"),
     ]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body") as body:
             body.border_title = "tui-nn keys"
-            body.border_subtitle = "esc closes"
+            body.border_subtitle = "i: notes · esc closes"
             yield Static(keys_table(), id="help-keys")
             yield Static(NOTES, id="help-notes", markup=False)
 
+    def on_mount(self) -> None:
+        # Focused, so up/down/pgdn scroll the list when it is taller than the screen.
+        self.query_one("#help-body").focus()
+
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_notes(self) -> None:
+        self.dismiss(None)
+        self.app.action_notes()  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ field when it is refused, so the message always says what is allowed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -21,6 +22,7 @@ from textual.widgets import Input, Label, Select, Static
 
 from engine import ExperimentConfig
 from tui_nn.messages import FieldEdited
+from tui_nn.widgets.notes import NoteCard
 
 Relevance = Callable[[ExperimentConfig], bool]
 
@@ -81,6 +83,13 @@ def _parse_float(text: str) -> Any:
         return text
 
 
+def _parse_path(text: str) -> str:
+    """A file path as typed: ~ expanded, made absolute (so a saved config finds it from
+    any folder); empty text means no file (the named synthetic set)."""
+    text = text.strip()
+    return os.path.abspath(os.path.expanduser(text)) if text else ""
+
+
 def _parse_widths(text: str) -> Any:
     """'16,16' or '16 16' -> [16, 16]; empty -> [] (no hidden layer: one neuron)."""
     tokens = [t for t in text.replace(",", " ").split() if t]
@@ -95,6 +104,8 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "float": _parse_float,
     "widths": _parse_widths,
     "choice": str,
+    "path": _parse_path,
+    "text": str.strip,
 }
 
 FORMATTERS: dict[str, Callable[[Any], str]] = {
@@ -102,6 +113,8 @@ FORMATTERS: dict[str, Callable[[Any], str]] = {
     "float": repr,  # the shortest text that reads back as the same float
     "widths": lambda widths: ",".join(str(w) for w in widths),
     "choice": str,
+    "path": str,
+    "text": str,
 }
 
 # ------------------------------------------------------------------ registries
@@ -144,6 +157,14 @@ def _takes_classes(config: ExperimentConfig) -> bool:
     return bool(spec and spec.takes_n_classes) and not config.data.path
 
 
+def _no_file(config: ExperimentConfig) -> bool:
+    return not config.data.path
+
+
+def _has_file(config: ExperimentConfig) -> bool:
+    return bool(config.data.path)
+
+
 def _activation_in(*names: str) -> Relevance:
     return lambda config: config.model.activation in names
 
@@ -161,11 +182,14 @@ def _schedule_in(*names: str) -> Relevance:
 
 
 DATA_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("data", "name", "dataset", "choice", _datasets),
+    FieldSpec("data", "name", "dataset", "choice", _datasets, relevant=_no_file),
     FieldSpec("data", "n_classes", "classes", "int", relevant=_takes_classes),
-    FieldSpec("data", "noise", "noise", "float"),
-    FieldSpec("data", "n_samples", "samples", "int"),
+    FieldSpec("data", "noise", "noise", "float", relevant=_no_file),
+    FieldSpec("data", "n_samples", "samples", "int", relevant=_no_file),
     FieldSpec("data", "train_fraction", "train frac", "float"),
+    # A CSV or NPZ file instead of a synthetic set; empty: the dataset above.
+    FieldSpec("data", "path", "file", "path"),
+    FieldSpec("data", "target", "target col", "text", relevant=_has_file),
 )
 
 MODEL_FIELDS: tuple[FieldSpec, ...] = (
@@ -310,13 +334,25 @@ LOSS_LABELS: dict[str, str] = {
 
 
 class ModelPanel(ConfigPanel):
-    """Model fields plus the loss, which follows the data's task."""
+    """Model fields, the notes card of the chosen activation and init under each selector,
+    and the loss, which follows the data's task."""
+
+    NOTES: ClassVar[dict[str, str]] = {"model.activation": "activation", "model.init": "init"}
 
     def compose(self) -> ComposeResult:
-        yield from super().compose()
+        for spec in self.specs:
+            yield Field(spec, self.config)
+            kind = self.NOTES.get(spec.key)
+            if kind:
+                yield NoteCard(kind, spec.value_in(self.config), id=f"{kind}-note")
         with Horizontal(classes="field-row"):
             yield Label("loss", classes="field-label")
             yield Static(self.config.model.loss, markup=False, id="loss-note")
+
+    def sync(self, config: ExperimentConfig) -> None:
+        super().sync(config)
+        self.query_one("#activation-note", NoteCard).show(config.model.activation)
+        self.query_one("#init-note", NoteCard).show(config.model.init)
 
     def show_loss(self, loss_name: str, task: str) -> None:
         name = LOSS_LABELS.get(loss_name, loss_name)

@@ -1,0 +1,274 @@
+"""Pilot tests of the lecture views: scenarios with their live verdict, the advisor line,
+notes cards, the depth profile, the gradient check and the matrix form."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from rich.console import Console
+from textual.widgets import OptionList, Select, Static
+
+from engine import ExperimentConfig
+from engine.scenarios import SCENARIOS
+from tui_nn.app import LabApp
+from tui_nn.screens.depth import DepthScreen
+from tui_nn.screens.gradcheck import GradcheckScreen
+from tui_nn.screens.help import HelpScreen
+from tui_nn.screens.matrix import MatrixScreen
+from tui_nn.screens.notes import NotesScreen
+from tui_nn.screens.scenarios import ScenarioScreen
+
+CONFIG = ExperimentConfig().with_changes(data={"n_samples": 150}, training={"steps": 10**9})
+SIZE = (120, 40)
+
+pytestmark = pytest.mark.usefixtures("ui_idle")
+
+
+async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.02)
+
+
+def text_of(widget) -> str:
+    """What a Static shows, as plain text (strings, Text and rich renderables)."""
+    content = widget.content
+    if isinstance(content, str):
+        return content
+    if hasattr(content, "plain"):  # rich Text, textual Content
+        return str(content.plain)
+    console = Console(width=200, record=True)
+    console.print(content)
+    return console.export_text()
+
+
+async def pick_scenario(pilot, name: str) -> None:
+    options = pilot.app.screen.query_one(OptionList)
+    options.highlighted = list(SCENARIOS).index(name)
+    await pilot.pause()
+
+
+# ------------------------------------------------------------------ scenarios
+
+
+async def test_s_runs_a_scenario_with_its_live_verdict_then_its_counterexample() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        verdict_line = app.query_one("#verdict")
+        assert not verdict_line.display  # no scenario, no verdict line
+        await pilot.press("s")
+        assert isinstance(app.screen, ScenarioScreen)
+        await pick_scenario(pilot, "zero_init")
+        assert "Zero init" in text_of(app.screen.query_one("#scenario-details"))
+        await pilot.press("enter")
+        assert not isinstance(app.screen, ScenarioScreen)
+        scenario = SCENARIOS["zero_init"]
+        assert app.runner.scenario is scenario and app.runner.config == scenario.config
+        # The preset's 150 steps take a fraction of a second: wait for the final verdict.
+        await wait_until(pilot, lambda: app.runner.state == "done")
+        await wait_until(pilot, lambda: "OBSERVED" in text_of(app.query_one("#verdict-status")))
+        assert verdict_line.display
+        assert "zero_init" in text_of(app.query_one("#verdict-claim"))
+        assert "max_distance" in text_of(app.query_one("#verdict-status"))  # the numbers
+        # The advisor says the same in plain words, warnings first.
+        advice = text_of(app.query_one("#advice"))
+        assert advice.startswith("warning") and "identical" in advice
+
+        # The counter-example: He init instead of zeros; the judge must not see the claim.
+        await pilot.press("s")
+        assert str(app.screen.query_one(OptionList).highlighted_option.id) == "zero_init"
+        await pilot.press("c")
+        assert app.runner.config.model.init == "he_normal"
+        await wait_until(pilot, lambda: app.runner.state == "done")
+        await wait_until(pilot, lambda: "NOT OBSERVED" in text_of(app.query_one("#verdict-status")))
+        assert "counter-example" in text_of(app.query_one("#verdict-claim"))
+
+        # x leaves the scenario and keeps the run.
+        step = app.runner.snapshot().step
+        await pilot.press("s", "x")
+        assert app.runner.scenario is None and app.runner.snapshot().step == step
+        await wait_until(pilot, lambda: not verdict_line.display)
+
+
+async def test_a_field_change_keeps_the_scenario_and_its_judge() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        app.start_scenario(SCENARIOS["dead_relu"])
+        await wait_until(pilot, lambda: app.runner.state == "done")
+        app.query_one("#model-activation", Select).value = "leaky_relu"
+        await pilot.pause()
+        assert app.runner.scenario is SCENARIOS["dead_relu"]
+        assert app.runner.snapshot().step == 0  # a new run of the changed preset
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.runner.state == "done")
+        await wait_until(pilot, lambda: "NOT OBSERVED" in text_of(app.query_one("#verdict-status")))
+
+
+# ---------------------------------------------------------------------- notes
+
+
+async def test_notes_cards_follow_the_selectors_and_i_lists_every_card() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        activation_note = app.query_one("#activation-note", Static)
+        init_note = app.query_one("#init-note", Static)
+        assert "[0, inf)" in text_of(activation_note)  # literal brackets: no markup
+        assert "dies yes" in text_of(activation_note)
+        assert "N(0, 2 / fan_in)" in text_of(init_note)
+        app.query_one("#model-activation", Select).value = "tanh"
+        await pilot.pause()
+        app.query_one("#model-init", Select).value = "xavier_normal"
+        await pilot.pause()
+        assert "(-1, 1)" in text_of(activation_note) and "centred yes" in text_of(activation_note)
+        assert "fan_in + fan_out" in text_of(init_note)
+
+        await pilot.press("i")
+        assert isinstance(app.screen, NotesScreen)
+        shown = "\n".join(text_of(card) for card in app.screen.query(".notes-card"))
+        for title in ("Sigmoid", "ReLU", "Maxout", "He (Kaiming) normal", "Orthogonal"):
+            assert title in shown
+        assert "[0, inf)" in shown
+        current = [text_of(c) for c in app.screen.query(".notes-card.-current")]
+        assert len(current) == 2 and any(c.startswith("tanh") for c in current)
+        await pilot.press("escape")
+        # From the help screen too.
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, NotesScreen))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, NotesScreen))
+
+
+# ---------------------------------------------------------------- depth profile
+
+
+async def test_d_shows_the_depth_profile_and_redraws_on_a_new_activation() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "d")
+        assert isinstance(app.screen, DepthScreen)
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.depth is not None)
+        table = text_of(screen.query_one("#depth-table"))
+        assert screen.depth.source == "net" and len(screen.depth.result.layers) == 2
+        assert "histogram" in table and "█" in table
+        # The lab's run is untouched: a profile trains nothing.
+        assert app.runner.snapshot().step == 1
+
+        # The activation selector here changes the lab's model, and the profile follows.
+        screen.query_one("#depth-activation", Select).value = "tanh"
+        await wait_until(pilot, lambda: app.runner.config.model.activation == "tanh")
+        await wait_until(
+            pilot,
+            lambda: (
+                screen.depth is not None
+                and screen.depth.result.saturated is not None
+                # tanh can saturate, relu cannot: the new result has tanh's histogram range
+                and float(screen.depth.result.layers[0].edges[0]) < 0
+            ),
+        )
+
+        # The training data as input, then a CS231n preset with its verdict.
+        await pilot.press("2")
+        await wait_until(pilot, lambda: screen.depth is not None and screen.depth.source == "data")
+        await pilot.press("6")  # relu_xavier
+        assert not screen.query_one("#depth-model").display  # the preset fixes its model
+        await wait_until(pilot, lambda: screen.depth.source == "relu_xavier", timeout=20)
+        assert len(screen.depth.result.layers) == 10 and screen.depth.verdict.status == "observed"
+        assert "OBSERVED" in text_of(screen.query_one("#depth-table"))
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DepthScreen)
+
+
+async def test_the_depth_profile_computes_off_the_ui_thread() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.depth is not None)
+        began = time.monotonic()
+        await pilot.press("3")  # 10 x 500 tanh: about half a second of NumPy
+        # The key returns at once, the view says it is computing, and the UI keeps going.
+        assert time.monotonic() - began < 0.5
+        assert "computing" in text_of(screen.query_one("#depth-table"))
+        await pilot.press("escape", "n")  # the lab still answers keys meanwhile
+        assert app.runner.snapshot().step == 1
+
+
+async def test_a_net_without_hidden_layers_has_nothing_to_profile() -> None:
+    app = LabApp(CONFIG.with_changes(model={"hidden": []}))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.depth is not None)
+        assert "No hidden layer" in text_of(screen.query_one("#depth-table"))
+
+
+# -------------------------------------------------------------- gradient check
+
+
+async def test_g_checks_the_gradients_of_the_current_net() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "n", "g")
+        assert isinstance(app.screen, GradcheckScreen)
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.rows is not None)
+        names = [row.name for row in screen.rows]
+        assert names == list(app.runner.read(lambda t: t.network.parameters()))
+        assert {row.verdict for row in screen.rows} <= {"good", "ok (kinks)"}
+        table = text_of(screen.query_one("#grad-table"))
+        assert "layers.0.W" in table and "max rel err" in table
+        assert "at step 2" in text_of(screen.query_one("#grad-summary"))
+        assert app.runner.snapshot().step == 2  # checked on a copy: the run is untouched
+        first = screen.rows
+        await pilot.press("r")
+        await wait_until(pilot, lambda: screen.rows is not first)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, GradcheckScreen)
+
+
+# ---------------------------------------------------------------- matrix form
+
+
+async def test_m_shows_the_numbers_of_a_small_net_and_n_steps() -> None:
+    app = LabApp(CONFIG.with_changes(model={"hidden": [4, 3]}))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        assert isinstance(app.screen, MatrixScreen)
+        screen = app.screen
+        text = text_of(screen.query_one("#matrix-text"))
+        for name in ("W1", "b1", "z1", "a1", "W3", "a0 = x"):
+            assert name in text
+        assert "2 x 4" in text and "64 x 3" in text  # W1 and a batch's z2
+        before = screen.form.layers[0].W.copy()
+        await pilot.press("n")
+        assert screen.form.step == 1 and app.runner.snapshot().step == 1
+        assert (before != screen.form.layers[0].W).any()  # the step moved the weights
+        await pilot.press("space")
+        assert screen.form.step == 2 and app.runner.state == "paused"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, MatrixScreen)
+
+
+async def test_m_shows_only_shapes_for_a_wide_net() -> None:
+    app = LabApp(CONFIG)  # 16 units a layer
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        text = text_of(app.screen.query_one("#matrix-text"))
+        assert "16 x 16" in text and "at most 8 units" in text
+        assert "[ " not in text  # no numbers
+
+
+async def test_the_views_are_in_the_command_palette() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p", *"depth")
+        await wait_until(pilot, lambda: app.screen.query_one(OptionList).highlighted is not None)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DepthScreen))

@@ -1,0 +1,284 @@
+"""The depth profile: per hidden layer, the activations' mean, std, saturated share and
+histogram at initialization, with no training (CS231n's experiment).
+
+Sources: the lab's own architecture on unit-Gaussian input as wide as its data, or on its
+training data (the run's own initial weights), or one of CS231n's 10-layer, 500-wide
+presets (engine.profiles). The profile is computed on a worker thread (0.5-0.9 s for
+10 x 500), never on the UI thread, and redrawn when the lab's activation or init changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Label, Select, Static
+from textual.worker import Worker, WorkerState
+
+from engine import ExperimentConfig, ModelConfig, Trainer
+from engine.diagnostics import activation_profile
+from engine.profiles import PROFILES, ProfileResult, judge_profile, profile_summary, run_profile
+from engine.scenarios import NOT_OBSERVED, OBSERVED, Verdict
+from tui_nn.screens.view import View
+from tui_nn.widgets.config_panels import MODEL_FIELDS, ChoiceSelect
+
+BARS = "▁▂▃▄▅▆▇█"
+SAMPLES = 1000  # unit-Gaussian samples, as in engine.profiles
+BINS = 24  # histogram bins: one character each, so a row fits 80 columns
+NET, DATA = "net", "data"
+SOURCES: dict[str, str] = {
+    NET: "this net, unit-Gaussian input",
+    DATA: "this net, its training data",
+    **{name: f"CS231n 10x500: {p.title}" for name, p in PROFILES.items()},
+}
+ACTIVATION = next(s for s in MODEL_FIELDS if s.key == "model.activation")
+INIT = next(s for s in MODEL_FIELDS if s.key == "model.init")
+
+
+@dataclass(frozen=True)
+class DepthResult:
+    source: str
+    title: str
+    result: ProfileResult | None  # None: no hidden layer to profile
+    units: list[int]
+    verdict: Verdict | None = None  # presets only: what the profile claims, judged
+    claim: str = ""
+
+
+def histogram_bars(counts: np.ndarray) -> str:
+    """Counts as one row of block characters; an empty bin is a blank."""
+    top = float(counts.max()) if counts.size else 0.0
+    if top <= 0:
+        return " " * counts.size
+    chars = []
+    for c in counts.tolist():
+        if c <= 0:
+            chars.append(" ")
+        else:
+            chars.append(BARS[min(len(BARS) - 1, int(c / top * (len(BARS) - 1) + 0.5))])
+    return "".join(chars)
+
+
+def compute(source: str, config: ExperimentConfig, n_in: int) -> DepthResult:
+    """The profile for one source; runs on a worker thread."""
+    if source in PROFILES:
+        profile = PROFILES[source]
+        result = run_profile(profile.model, n_samples=SAMPLES, bins=BINS)
+        return DepthResult(
+            source,
+            SOURCES[source],
+            result,
+            list(profile.model.hidden),
+            judge_profile(profile, result),
+            profile.claim,
+        )
+    model = config.model
+    if not model.hidden:
+        return DepthResult(source, SOURCES[source], None, [])
+    if source == NET:
+        result = run_profile(
+            model, seed=config.training.seed, n_in=n_in, n_samples=SAMPLES, bins=BINS
+        )
+    else:
+        result = data_profile(config)
+    return DepthResult(source, SOURCES[source], result, list(model.hidden))
+
+
+def data_profile(config: ExperimentConfig) -> ProfileResult:
+    """The run's own initial network (same seed) on its training data, in float64."""
+    trainer = Trainer(config)
+    network = trainer.network.astype(np.float64)
+    layers = activation_profile(network, trainer.X_train.astype(np.float64), BINS)
+    saturated = []
+    for layer in network.layers[:-1]:
+        counter = layer.activation.saturated_units
+        saturated.append(counter(layer.a) / layer.units if counter else 0.0)
+    return ProfileResult(layers, saturated)
+
+
+def _short(value: float) -> str:
+    return f"{value:.2g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.0e}"
+
+
+def profile_table(depth: DepthResult) -> Text:
+    """One row per hidden layer: units, mean, std, saturated share, histogram, range."""
+    text = Text()
+    if depth.result is None:
+        text.append("No hidden layer: nothing to profile. Add one with + in the lab.")
+        return text
+    text.append(f"{profile_summary(depth.result)}\n\n")
+    head = f"{'layer':>5} {'units':>5} {'mean':>7} {'std':>8} {'sat':>4}  "
+    head += f"{'histogram':<{BINS}}  range"
+    text.append(head + "\n", style="bold")
+    for i, (layer, sat) in enumerate(zip(depth.result.layers, depth.result.saturated, strict=True)):
+        units = depth.units[i] if i < len(depth.units) else 0
+        text.append(f"{i + 1:>5} {units:>5} {layer.mean:>+7.3f} {layer.std:>8.3g} {sat:>4.0%}  ")
+        text.append(histogram_bars(layer.counts), style="bold")
+        text.append(f"  {_short(float(layer.edges[0]))}..{_short(float(layer.edges[-1]))}\n")
+    if depth.verdict is not None:
+        text.append("\n")
+        text.append("claim    ", style="italic")
+        text.append(depth.claim + "\n")
+        text.append("verdict  ", style="italic")
+        status = depth.verdict.status
+        style = {OBSERVED: "bold green", NOT_OBSERVED: "bold red"}.get(status, "bold")
+        text.append(status.upper(), style=style)
+    return text
+
+
+class DepthScreen(View):
+    """The depth profile view; 1-7 pick the source, esc closes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(str(i + 1), f"source({i})", "source", show=i == 0, key_display="1-7")
+            for i in range(len(SOURCES))
+        ),
+        Binding("escape,q,d", "close", "close", key_display="esc"),
+    ]
+
+    def __init__(self, source: str = NET) -> None:
+        super().__init__()
+        self.source = source
+        self.depth: DepthResult | None = None
+        self._worker: Worker[DepthResult] | None = None
+        self._config: ExperimentConfig | None = None
+
+    def compose(self) -> ComposeResult:
+        config = self.app.runner.config  # type: ignore[attr-defined]
+        with Vertical(id="depth-body") as body:
+            body.border_title = "Depth profile at initialization (no training)"
+            body.border_subtitle = "1-7 source · tab: fields · esc closes"
+            with Horizontal(classes="depth-row"):
+                yield Label("source", classes="field-label")
+                yield ChoiceSelect(
+                    [(label, key) for key, label in SOURCES.items()],
+                    value=self.source,
+                    allow_blank=False,
+                    compact=True,
+                    id="depth-source",
+                )
+            with Horizontal(classes="depth-row", id="depth-model"):
+                yield Label("activation", classes="field-label")
+                yield self._select(ACTIVATION, config, "depth-activation")
+                yield Label("init", classes="field-label")
+                yield self._select(INIT, config, "depth-init")
+            with VerticalScroll(id="depth-scroll"):
+                yield Static("computing...", markup=False, id="depth-table")
+        yield Footer(compact=True)
+
+    @staticmethod
+    def _select(spec: Any, config: ExperimentConfig, id: str) -> ChoiceSelect:
+        names = spec.choices()
+        return ChoiceSelect(
+            [(n, n) for n in names],
+            value=spec.value_in(config),
+            allow_blank=False,
+            compact=True,
+            id=id,
+        )
+
+    def on_mount(self) -> None:
+        self._config = self.app.runner.config  # type: ignore[attr-defined]
+        self._show_model_row()
+        self.recompute()
+        # The lab's config can change under this view (its own selectors, the palette):
+        # a cheap identity check twice a second redraws the profile when it does.
+        self.set_interval(0.5, self._watch_config)
+
+    def _show_model_row(self) -> None:
+        self.query_one("#depth-model").display = self.source in (NET, DATA)
+
+    def _watch_config(self) -> None:
+        config = self.app.runner.config  # type: ignore[attr-defined]
+        if config is self._config:
+            return
+        old, self._config = self._config, config
+        for select, spec in (("#depth-activation", ACTIVATION), ("#depth-init", INIT)):
+            widget = self.query_one(select, ChoiceSelect)
+            if widget.value != spec.value_in(config):
+                with widget.prevent(Select.Changed):
+                    widget.value = spec.value_in(config)
+        if self.source in (NET, DATA) and (old is None or _profile_inputs_changed(old, config)):
+            self.recompute()
+
+    def recompute(self) -> None:
+        """Start a worker for the current source; an older one's result is dropped."""
+        config: ExperimentConfig = self.app.runner.config  # type: ignore[attr-defined]
+        n_in = self.app.runner.read(lambda t: int(t.dataset.n_features))  # type: ignore[attr-defined]
+        self.query_one("#depth-table", Static).update(
+            Text(f"computing {SOURCES[self.source]}...", style="dim")
+        )
+        self._worker = self.run_worker(
+            lambda: compute(self.source, config, n_in),
+            thread=True,
+            exclusive=True,
+            group="depth",
+            exit_on_error=False,  # a failure is shown in the view, not raised
+            name=f"depth-{self.source}",
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self._worker:
+            return
+        table = self.query_one("#depth-table", Static)
+        if event.state == WorkerState.SUCCESS:
+            self.depth = event.worker.result
+            if self.depth is not None:
+                table.update(profile_table(self.depth))
+        elif event.state == WorkerState.ERROR:
+            error = event.worker.error
+            table.update(Text(f"cannot profile: {type(error).__name__}: {error}"))
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.value is Select.NULL:
+            return
+        select = event.select
+        if select.id == "depth-source":
+            self.set_source(str(event.value))
+        elif select.id == "depth-activation":
+            self._apply(ACTIVATION, event.value)
+        elif select.id == "depth-init":
+            self._apply(INIT, event.value)
+
+    def _apply(self, spec: Any, value: Any) -> None:
+        """Change the lab's model (a new run); a refusal is told here, the run is kept."""
+        app: Any = self.app
+        if not app.apply(spec, value):
+            error = app.lab_screen.query_one(f"#error-{spec.widget_id}", Static)
+            self.notify(str(error.content), title="refused", severity="error", markup=False)
+        self._watch_config()
+
+    def set_source(self, source: str) -> None:
+        if source == self.source and self.depth is not None:
+            return
+        self.source = source
+        select = self.query_one("#depth-source", ChoiceSelect)
+        if select.value != source:
+            with select.prevent(Select.Changed):
+                select.value = source
+        self._show_model_row()
+        self.recompute()
+
+    def action_source(self, index: int) -> None:
+        self.set_source(list(SOURCES)[index])
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+
+def _profile_inputs_changed(old: ExperimentConfig, new: ExperimentConfig) -> bool:
+    """The lab's profile depends on the model, the seed and the data, nothing else."""
+    model: ModelConfig = new.model
+    return (
+        old.model != model
+        or old.training.seed != new.training.seed
+        or old.data != new.data
+        or old.training.dtype != new.training.dtype
+    )

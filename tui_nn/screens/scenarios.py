@@ -1,0 +1,132 @@
+"""The scenario picker: the lecture's claims, each a preset run the lab judges live.
+
+enter runs the highlighted scenario's preset, c its counter-example (one setting changed,
+so the judge should say "not observed"), x leaves the scenario and keeps the run.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from engine import ExperimentConfig
+from engine.scenarios import SCENARIOS, Scenario
+from tui_nn.screens.view import View
+
+
+def preset_rows(config: ExperimentConfig) -> list[tuple[str, str]]:
+    """The preset as labelled rows: data, model, training."""
+    d, m, o, t = config.data, config.model, config.optimizer, config.training
+    if m.hidden:
+        model = f"hidden {','.join(map(str, m.hidden))}, {m.activation}"
+        if m.activation == "maxout":
+            model += f" (k = {m.maxout_k})"
+    else:
+        model = "no hidden layer: one neuron"
+    model += f", {m.init} init"
+    if m.loss != "auto":
+        model += f", {m.loss}"
+    return [
+        ("data", f"{d.name}, {d.n_samples} samples"),
+        ("model", model),
+        ("training", f"{o.name} lr {o.lr:g}, {t.steps} steps, seed {t.seed}"),
+    ]
+
+
+def details(scenario: Scenario) -> Group:
+    judged = "holds to the last step" if scenario.kind == "persists" else "shows at some step"
+    grid = Table.grid(padding=(0, 2, 0, 0))
+    grid.add_column(style="italic", no_wrap=True)
+    grid.add_column()
+    for label, value in preset_rows(scenario.config):
+        grid.add_row(label, value)
+    grid.add_row("judged", f"observed when the claim {judged}")
+    if scenario.counterexample:
+        grid.add_row("c runs", f"{scenario.counterexample}: the judge should say not observed")
+    return Group(
+        Text(scenario.title, style="bold"),
+        Text(""),
+        Text(scenario.claim),
+        Text(""),
+        grid,
+    )
+
+
+class ScenarioScreen(View):
+    """A list of scenarios beside the highlighted one's claim and preset."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "run", "run it", priority=True),
+        Binding("c", "counter", "counter-example"),
+        Binding("x", "leave", "leave scenario"),
+        Binding("escape,q,s", "close", "close", key_display="esc"),
+    ]
+
+    def __init__(self, current: str | None = None) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="scenario-body"):
+            options = OptionList(
+                *(Option(s.title, id=name) for name, s in SCENARIOS.items()), id="scenario-list"
+            )
+            options.border_title = "Lecture scenarios"
+            yield options
+            with Vertical(id="scenario-side"):
+                yield Static("", markup=False, id="scenario-details")
+                yield Static("", markup=False, id="scenario-current")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        names = list(SCENARIOS)
+        options.highlighted = names.index(self.current) if self.current in names else 0
+        options.focus()
+        current = self.query_one("#scenario-current", Static)
+        if self.current:
+            current.update(f"on now: {self.current} (x leaves it, keeping the run)")
+        self._show()
+
+    @property
+    def highlighted(self) -> Scenario:
+        options = self.query_one(OptionList)
+        option = options.get_option_at_index(options.highlighted or 0)
+        return SCENARIOS[str(option.id)]
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._show()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()  # enter is bound with priority; a click lands here
+        self.action_run()
+
+    def _show(self) -> None:
+        self.query_one("#scenario-details", Static).update(details(self.highlighted))
+
+    def action_run(self) -> None:
+        self._start(counterexample=False)
+
+    def action_counter(self) -> None:
+        self._start(counterexample=True)
+
+    def _start(self, counterexample: bool) -> None:
+        scenario = self.highlighted
+        self.dismiss()
+        self.app.start_scenario(scenario, counterexample)  # type: ignore[attr-defined]
+
+    def action_leave(self) -> None:
+        self.dismiss()
+        self.app.leave_scenario()  # type: ignore[attr-defined]
+
+    def action_close(self) -> None:
+        self.dismiss()

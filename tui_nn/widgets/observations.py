@@ -1,0 +1,109 @@
+"""What the lab reads off the run, above the status line: the scenario's claim with its
+live verdict, and the advisor's messages (warnings first), each with its number.
+
+Both come from the polled snapshot (the runner judges and advises at most twice a second
+on its own thread); these widgets only format text. Plain text, no markup: messages hold
+brackets, and the words (OBSERVED, warning) carry the meaning without colour.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from engine.advisor import WARNING
+from engine.scenarios import NOT_OBSERVED, OBSERVED
+from tui_nn.runner import Snapshot
+
+STATUS_STYLES: dict[str, str] = {OBSERVED: "bold green", NOT_OBSERVED: "bold red"}
+
+
+def numbers_text(numbers: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.3g}" for name, value in numbers.items())
+
+
+def claim_text(snap: Snapshot) -> Text:
+    """The scenario's name and claim (or the counter-example's change); empty without one."""
+    scenario = snap.scenario
+    if scenario is None:
+        return Text()
+    text = Text(f"{scenario.name}: ", style="bold")
+    if snap.counterexample:
+        text.append(f"counter-example ({scenario.counterexample}) of: ", style="italic")
+    text.append(scenario.claim)
+    return text
+
+
+def verdict_text(snap: Snapshot) -> Text:
+    """The verdict and its numbers (what a counter-example should show: NOT OBSERVED)."""
+    text = Text()
+    if snap.scenario is None:
+        return text
+    verdict = snap.verdict
+    if verdict is None:
+        text.append("verdict: waiting for the run")
+        return text
+    text.append(verdict.status.upper(), style=STATUS_STYLES.get(verdict.status, "bold"))
+    text.append(f"  {verdict.summary}")
+    if verdict.numbers:
+        text.append(f"  ({numbers_text(verdict.numbers)})", style="dim")
+    return text
+
+
+def advice_text(snap: Snapshot) -> Text:
+    """One line per advice, warnings first (each cut to the width); a quiet line when
+    there is none."""
+    text = Text()
+    if not snap.advice:
+        if snap.step == 0:
+            text.append("advisor: watches the run once it trains", style="dim")
+        else:
+            text.append("advisor: nothing to flag", style="dim")
+        return text
+    for i, advice in enumerate(snap.advice):
+        if i:
+            text.append("\n")
+        warning = advice.level == WARNING
+        text.append("warning " if warning else "note    ", style="bold" if warning else "dim")
+        text.append(advice.message)
+    return text
+
+
+class ScenarioLine(Vertical):
+    """The running scenario's claim (one line) and verdict; hidden without a scenario."""
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._key: tuple[object, ...] | None = None
+        self.display = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", markup=False, id="verdict-claim")
+        yield Static("", markup=False, id="verdict-status")
+
+    def refresh_from(self, snap: Snapshot) -> None:
+        key = (snap.scenario, snap.counterexample, snap.verdict)
+        if key == self._key:
+            return
+        self._key = key
+        self.display = snap.scenario is not None
+        self.query_one("#verdict-claim", Static).update(claim_text(snap))
+        self.query_one("#verdict-status", Static).update(verdict_text(snap))
+
+
+class AdviceLine(Static):
+    """The advisor's messages; updated only when they change."""
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__("", markup=False, id=id)
+        self._key: tuple[object, ...] | None = None
+
+    def refresh_from(self, snap: Snapshot) -> None:
+        key = (snap.advice, snap.step == 0)
+        if key == self._key:
+            return
+        self._key = key
+        self.set_class(any(a.level == WARNING for a in snap.advice), "-warning")
+        self.update(advice_text(snap))
