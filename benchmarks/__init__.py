@@ -1,0 +1,1 @@
+"""Hand-run benchmarks (not part of the package or the test suite)."""
