@@ -302,9 +302,12 @@ class LabApp(App[None]):
 
     def action_save_run(self) -> None:
         def save(path: Path) -> str:
-            run_dir = self.runner.save(path)
-            self._last_run_dir = run_dir
-            return f"Saved the run to {run_dir}"
+            # Writing the metrics of a long run takes a while: a thread does it, so
+            # neither the UI nor training waits; it notifies when done or on error.
+            self.run_worker(
+                lambda: self._save_run(path), thread=True, group="save-run", exit_on_error=False
+            )
+            return f"Saving the run under {path}..."
 
         self._ask_path(
             "Save run",
@@ -312,6 +315,25 @@ class LabApp(App[None]):
             RUNS_FOLDER,
             save,
         )
+
+    def _save_run(self, root: Path) -> None:
+        """On a worker thread: save the run, then tell the UI thread."""
+        try:
+            run_dir = self.runner.save(root)
+        except OSError as error:
+            what = error.strerror or type(error).__name__
+            self.call_from_thread(self._save_failed, f"{error.filename or root}: {what}")
+        except Exception as error:  # RunError, CheckpointError: their text says what is wrong
+            self.call_from_thread(self._save_failed, str(error))
+        else:
+            self.call_from_thread(self._saved_run, run_dir)
+
+    def _saved_run(self, run_dir: Path) -> None:
+        self._last_run_dir = run_dir
+        self.notify(f"Saved the run to {run_dir}", markup=False)
+
+    def _save_failed(self, message: str) -> None:
+        self.notify(message, title="cannot save the run", severity="error", markup=False)
 
     def action_open_run(self) -> None:
         def load(path: Path) -> str:
@@ -335,6 +357,7 @@ class LabApp(App[None]):
         return message
 
     async def action_quit(self) -> None:
-        # Stop the worker first: it finishes at most the step it is in, then joins.
-        self.runner.close()
+        # Tell the worker to stop, without joining it here on the event loop: it finishes
+        # at most the step it is in while the app shuts down; on_unmount joins it.
+        self.runner.stop()
         self.exit()

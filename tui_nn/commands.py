@@ -3,8 +3,10 @@ and the help screen are all built from `LAB_ACTIONS`, so they cannot disagree.""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -105,23 +107,19 @@ FIELD_KEYS: tuple[tuple[str, str], ...] = (
 class LabCommands(Provider):
     """Every lab action by name in the command palette (ctrl+p)."""
 
-    async def discover(self) -> Hits:
+    def _entries(self) -> Iterator[tuple[str, Callable[[], Any], str]]:
+        """Per action: the text shown (title and key), what runs it, its help."""
         for entry in LAB_ACTIONS:
-            yield DiscoveryHit(
-                f"{entry.title} ({entry.key_name})",
-                partial(self.app.run_action, entry.action),
-                help=entry.help,
-            )
+            run = partial(self.app.run_action, entry.action)
+            yield f"{entry.title} ({entry.key_name})", run, entry.help
+
+    async def discover(self) -> Hits:
+        for text, run, help in self._entries():
+            yield DiscoveryHit(text, run, help=help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for entry in LAB_ACTIONS:
-            text = f"{entry.title} ({entry.key_name})"
+        for text, run, help in self._entries():
             score = matcher.match(text)
             if score > 0:
-                yield Hit(
-                    score,
-                    matcher.highlight(text),
-                    partial(self.app.run_action, entry.action),
-                    help=entry.help,
-                )
+                yield Hit(score, matcher.highlight(text), run, help=help)

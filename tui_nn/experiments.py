@@ -6,11 +6,12 @@ come through here, so a file means the same thing either way.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from pathlib import Path
 
-from engine import ExperimentConfig
+from engine import ExperimentConfig, Trainer
 from engine.configfile import load_config
 from engine.runs import LoadedRun, load_run
 
@@ -61,4 +62,10 @@ def open_run(path: str | os.PathLike[str]) -> LoadedRun:
     done = trainer.steps_done
     if done < trainer.config.training.steps:
         return run
-    return load_run(path, steps=max(LAB_STEPS, 2 * done))
+    # The same run with a larger budget, from the trainer just loaded: reading the run
+    # directory (weights, data) a second time would double the cost of opening it.
+    config = trainer.config.with_changes(training={"steps": max(LAB_STEPS, 2 * done)})
+    trainer = Trainer.from_checkpoint(config, trainer.checkpoint())
+    return dataclasses.replace(
+        run, config=config, trainer=trainer, history=trainer.history, evals=trainer.evals
+    )

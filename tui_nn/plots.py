@@ -60,6 +60,7 @@ class SeriesLike(Protocol):
 
 
 SeriesReader = Callable[[str, int], SeriesLike]
+ManyReader = Callable[[tuple[str, ...], int], list[SeriesLike]]
 
 
 # ------------------------------------------------------------------ reduction
@@ -241,6 +242,7 @@ class PlotInput:
     """What the plots read from a run; built from a runner Snapshot or by hand in tests."""
 
     series: SeriesReader = _no_series  # snapshot.series: reads the history under its lock
+    series_many: ManyReader | None = None  # snapshot.series_many: several under one lock
     evals: EvalColumns = field(default_factory=EvalColumns)
     n_layers: int = 0  # dense layers, the output layer last
     hidden: tuple[int, ...] = ()  # units per hidden layer
@@ -250,7 +252,8 @@ class PlotInput:
     @classmethod
     def from_snapshot(cls, snapshot: Any, evals: EvalColumns) -> PlotInput:
         return cls(
-            series=snapshot.series if snapshot.history is not None else _no_series,
+            series=snapshot.series if snapshot.has_history else _no_series,
+            series_many=snapshot.series_many if snapshot.has_history else None,
             evals=evals,
             n_layers=int(snapshot.n_layers),
             hidden=tuple(int(h) for h in snapshot.config.model.hidden),
@@ -267,6 +270,18 @@ def read_series(data: PlotInput, name: str, n_buckets: int) -> tuple[Array, ...]
         empty = np.zeros(0)
         return empty, empty, empty, empty
     return reduce_minmax(s.steps, s.min, s.max, n_buckets, mean=s.mean)
+
+
+def read_many(data: PlotInput, names: list[str], n_buckets: int) -> list[tuple[Array, ...]]:
+    """read_series for several columns, in one lock round trip when the input allows."""
+    if data.series_many is not None:
+        try:
+            found = data.series_many(tuple(names), n_buckets)
+        except (LookupError, RuntimeError):
+            pass  # a missing column: read one by one, so only that one comes back empty
+        else:
+            return [reduce_minmax(s.steps, s.min, s.max, n_buckets, mean=s.mean) for s in found]
+    return [read_series(data, name, n_buckets) for name in names]
 
 
 def saturates(activation: str) -> bool:
@@ -423,8 +438,8 @@ def _per_layer(
     """
     buckets = max(8, width // 2)
     lines = []
-    for n, i in enumerate(layers):
-        steps, mean, _, _ = read_series(data, f"layers.{i}.{stat}", buckets)
+    read = read_many(data, [f"layers.{i}.{stat}" for i in layers], buckets)
+    for n, (i, (steps, mean, _, _)) in enumerate(zip(layers, read, strict=True)):
         label = _legend_label(n, len(layers), layer_name(i, data.n_layers))
         lines.append(Line(steps, transform(mean, i), label, n))
     return lines
@@ -504,4 +519,3 @@ PLOTS: tuple[PlotSpec, ...] = (
     PlotSpec("grad", "grad", draw_grad_norm),
     PlotSpec("update", "update", draw_update_ratio),
 )
-PLOTS_BY_KEY: dict[str, PlotSpec] = {spec.key: spec for spec in PLOTS}

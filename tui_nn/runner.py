@@ -26,11 +26,10 @@ from engine import LAYER_STATS, ConfigError, Diverged, ExperimentConfig, Trainer
 from engine.advisor import Advice, advise
 from engine.runs import create_run_dir, save_run
 from engine.scenarios import NOT_YET, Scenario, Verdict, judge
+from engine.trainer import CheckpointError
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from engine.history import History
 
 State = Literal["idle", "running", "paused", "diverged", "done"]
 T = TypeVar("T")
@@ -44,6 +43,9 @@ OBSERVE_INTERVAL = 0.5
 
 # The fields that apply to the running run; any other change starts a new run.
 LIVE_FIELDS: frozenset[tuple[str, str]] = frozenset({("optimizer", "lr")})
+# A new step budget alone keeps the run (its weights, history and evaluations): "done"
+# says to raise it, and a new run from step 0 would throw the trained network away.
+STEPS_FIELD = ("training", "steps")
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,6 @@ class Snapshot:
     last: Any  # engine StepRecord, or None before the first step
     last_eval: Any  # engine EvalRecord (the initial evaluation before any step), or None
     evals: tuple[Any, ...]
-    history: History | None
     n_layers: int  # hidden layers + the output layer
     layer_stats: tuple[str, ...]  # history columns are f"layers.{i}.{stat}"
     task: str  # the dataset's task, e.g. "classification" or "regression"
@@ -84,13 +85,24 @@ class Snapshot:
     counterexample: bool = False  # the run is the scenario's counter-example
     verdict: Verdict | None = None  # the scenario's judge on this run, at most 0.5 s old
     advice: tuple[Advice, ...] = ()  # engine.advisor.advise, warnings first
-    _reader: Callable[[str, int], Any] | None = field(default=None, repr=False, compare=False)
+    # names, max_points -> one history.series per name, all read under one lock
+    _reader: Callable[[tuple[str, ...], int], list[Any]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @property
+    def has_history(self) -> bool:
+        return self._reader is not None
 
     def series(self, name: str, max_points: int) -> Any:
         """`history.series(name, max_points)` of this snapshot's run, read under the lock."""
+        return self.series_many((name,), max_points)[0]
+
+    def series_many(self, names: tuple[str, ...], max_points: int) -> list[Any]:
+        """Several series in one lock round trip (a per-layer plot reads 2 per layer)."""
         if self._reader is None:
             raise RuntimeError("this snapshot has no history")
-        return self._reader(name, max_points)
+        return self._reader(tuple(names), max_points)
 
 
 class _Handoff:
@@ -147,6 +159,8 @@ class Runner:
         self._cached: Snapshot | None = None
         self._scenario: Scenario | None = None
         self._counterexample = False
+        self._evals_of: list[Any] | None = None  # the trainer.evals list _evals copies
+        self._evals: tuple[Any, ...] = ()
         self._trainer: Trainer = _build(self._config)
         with self._handoff.ui():
             self._begin_run_locked()
@@ -216,9 +230,10 @@ class Runner:
         self._new_run(self._config)
 
     def set_config(self, config: ExperimentConfig) -> None:
-        """Apply a validated config: the learning rate goes to the running run, any
-        other change starts a new run. Raises ConfigError when the trainer cannot be
-        built from it; the old run is then kept as it was."""
+        """Apply a validated config: the learning rate goes to the running run, a step
+        budget at or above the steps done extends it, any other change starts a new run.
+        Raises ConfigError when the trainer cannot be built from it; the old run is then
+        kept as it was."""
         changed = _changed_fields(self._config, config)
         if not changed:
             return
@@ -228,19 +243,25 @@ class Runner:
                 self._config = config
                 self._version += 1
             return
+        trainer = self._trainer
+        # A diverged run is not extended: "change the config" is its way out (a new run).
+        extends = trainer.diverged is None and config.training.steps >= trainer.steps_done
+        if changed == {STEPS_FIELD} and extends:
+            self._extend(config)
+            return
         self._new_run(config)
 
     def load(self, config: ExperimentConfig) -> None:
         """A new run from `config` (an opened experiment file), even when it equals the
         current one; leaves any scenario. Raises ConfigError and keeps the run on failure."""
-        self._new_run(config, scenario=None)
+        self._new_run(config, scenario=None, counterexample=False)
 
     def start_scenario(self, scenario: Scenario, counterexample: bool = False) -> None:
         """A new run of the scenario's preset (or its counter-example), started at once."""
         config = scenario.counterexample_config if counterexample else scenario.config
         if config is None:
             raise ConfigError("scenario", f"{scenario.name} has no counter-example")
-        self._new_run(config, scenario=scenario, counterexample=counterexample)
+        self._new_run(config, scenario, counterexample)
         self.start()
 
     def leave_scenario(self) -> None:
@@ -280,21 +301,33 @@ class Runner:
             return fn(self._trainer)
 
     def save(self, root: str | Path) -> Path:
-        """Save the run as a new run directory under `root` (engine.runs), between two
-        steps; returns its path. Raises OSError or RunError; the run is not touched."""
+        """Save the run as a new run directory under `root` (engine.runs); returns its
+        path. Raises OSError or RunError; the run is not touched. Safe on any thread."""
+        # Only the checkpoint (a copy of every array, history and evaluations included)
+        # is taken between two steps; building the clone and the disk I/O run without the
+        # lock, so training and the UI go on meanwhile.
         with self._handoff.ui():
-            run_dir = create_run_dir(root, self._config)
-            save_run(self._trainer, run_dir, final=True)
-            return run_dir
+            config, trainer_config = self._config, self._trainer.config
+            arrays = self._trainer.checkpoint()
+        clone = Trainer.from_checkpoint(trainer_config, arrays)
+        run_dir = create_run_dir(root, config)
+        save_run(clone, run_dir, final=True)
+        return run_dir
 
-    def close(self, timeout: float = 2.0) -> None:
-        """Stop the worker and join it; safe to call more than once."""
+    def stop(self) -> None:
+        """Tell the worker to stop, without waiting for it (close() joins it)."""
         self._stop.set()
         with self._handoff.ui():
             self._wake.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop the worker and join it; safe to call more than once."""
+        self.stop()
+        t = self._thread
+        if t is not None:
+            t.join(timeout)
+            if not t.is_alive():  # after a timed-out join it still runs: keep it visible
+                self._thread = None
 
     # ----------------------------------------------------------------- reading
 
@@ -308,21 +341,16 @@ class Runner:
             self._cached = snap
             return snap
 
-    def series(self, name: str, max_points: int) -> Any:
-        """A reduced history series of the current run, read under the lock."""
-        with self._handoff.ui():
-            return self._trainer.history.series(name, max_points=max_points)
-
-    def predict_grid(self, width: int, height: int) -> Any:
-        """The current network on a grid, for a widget that wants its own resolution."""
-        with self._handoff.ui():
-            return self._trainer.predict_grid(width, height)
-
     # --------------------------------------------------------------- internals
 
-    def _new_run(self, config: ExperimentConfig, **scenario: Any) -> None:
-        """Replace the run; `scenario=..., counterexample=...` replace the scenario too
-        (a field change or a reset keeps it)."""
+    def _new_run(
+        self,
+        config: ExperimentConfig,
+        scenario: Scenario | Literal["keep"] | None = "keep",
+        counterexample: bool = False,
+    ) -> None:
+        """Replace the run; a scenario (or None) replaces the scenario too, "keep" (a
+        field change or a reset) keeps it and its counter-example flag."""
         # Build before taking the lock so the worker keeps stepping the old run
         # meanwhile; a failure raises here and leaves the old run untouched.
         trainer = _build(config)
@@ -330,14 +358,33 @@ class Runner:
             self._trainer = trainer
             self._config = config
             self._run_id += 1
-            if "scenario" in scenario:
-                self._scenario = scenario["scenario"]
-                self._counterexample = bool(scenario.get("counterexample", False))
+            if scenario != "keep":
+                self._scenario = scenario
+                self._counterexample = counterexample
             if self._state not in ("idle", "running"):
                 self._state = "idle"
             self._error = None
             self._begin_run_locked()
             self._wake.notify_all()
+
+    def _extend(self, config: ExperimentConfig) -> None:
+        """The same run with a new step budget: a done run becomes paused (space trains
+        on), a running one keeps running. Raises ConfigError and keeps the run on failure."""
+        # Built before the lock (the dataset and network are the costly part) so the
+        # worker keeps stepping meanwhile; the checkpoint is taken and restored under
+        # the lock so no step is lost. restore() is what from_checkpoint() does after
+        # building; it checks everything before changing the new trainer.
+        trainer = _build(config)
+        with self._handoff.ui():
+            try:
+                trainer.restore(self._trainer.checkpoint())
+            except CheckpointError as exc:  # not expected (same data and net); keep the run
+                raise ConfigError("training.steps", f"cannot keep the run: {exc}") from exc
+            self._trainer = trainer
+            self._config = config
+            if self._state == "done":
+                self._state = "paused"
+            self._version += 1
 
     def _begin_run_locked(self) -> None:
         self._last: Any = None
@@ -352,9 +399,6 @@ class Runner:
         self._observed_step = -1
         self._observe_locked()
         self._version += 1
-
-    def _last_step(self) -> int:
-        return int(self._trainer.steps_done)
 
     def _step_locked(self) -> bool:
         """One training step; False once the run cannot go on."""
@@ -407,7 +451,7 @@ class Runner:
         dataset = self._trainer.dataset
         if dataset.X_train.ndim != 2 or dataset.X_train.shape[1] != 2:
             return
-        step = self._last_step()
+        step = int(self._trainer.steps_done)
         self._boundary_at = time.perf_counter()
         if not force and step == self._boundary_step:
             return
@@ -452,24 +496,27 @@ class Runner:
         history = trainer.history
         handoff = self._handoff
 
-        def reader(name: str, max_points: int) -> Any:
+        def reader(names: tuple[str, ...], max_points: int) -> list[Any]:
             # Bound to this run's history, so a stale snapshot never reads a newer run.
             with handoff.ui():
-                return history.series(name, max_points=max_points)
+                return [history.series(name, max_points=max_points) for name in names]
 
         last = self._last
-        evals = tuple(trainer.evals)
+        # evals only grows (one record per eval interval) while a run lasts: copy it
+        # when its length changes, not on every snapshot.
+        if self._evals_of is not trainer.evals or len(self._evals) != len(trainer.evals):
+            self._evals_of, self._evals = trainer.evals, tuple(trainer.evals)
+        evals = self._evals
         return Snapshot(
             version=self._version,
             run_id=self._run_id,
             state=self._state,
-            step=self._last_step(),
+            step=int(self._trainer.steps_done),
             epoch=float(trainer.epoch),
             steps_per_sec=self._rate if self._state == "running" else 0.0,
             last=last,
             last_eval=evals[-1] if evals else self._initial_eval,
             evals=evals,
-            history=history,
             n_layers=int(trainer.n_layers),
             layer_stats=LAYER_STATS,
             task=str(trainer.dataset.task),

@@ -10,9 +10,11 @@ observed (or, with --counterexamples, if a counter-example shows it anyway).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from engine.profiles import PROFILES, judge_profile, run_profile
@@ -76,6 +78,34 @@ def _rows(claim: str, verdict: Verdict, counter: str) -> list[tuple[str, str]]:
     return rows
 
 
+def _scenario_run(scenario: Any, is_counter: bool) -> tuple[Verdict, str]:
+    trainer, verdict = run_scenario(scenario, counterexample=is_counter)
+    return verdict, f"{trainer.steps_done} steps"
+
+
+def _profile_run(profile: Any, model: Any) -> tuple[Verdict, str]:
+    return judge_profile(profile, run_profile(model)), "at init"
+
+
+def _judge(
+    out: TextIO,
+    kind: str,
+    item: Any,
+    is_counter: bool,
+    run: Callable[[], tuple[Verdict, str]],
+) -> bool:
+    """Time run() (a verdict, and how far it ran), print the block; True when as claimed:
+    observed for the claim itself, not observed for its counter-example."""
+    began = time.perf_counter()
+    verdict, extent = run()
+    seconds = time.perf_counter() - began
+    ok = verdict.status == (NOT_OBSERVED if is_counter else OBSERVED)
+    head = f"{_mark(ok)} {kind}{item.name}: {item.title}  ({extent}, {seconds:.1f} s)"
+    note = item.counterexample if is_counter else ""
+    _block(out, head, _rows(item.claim, verdict, note))
+    return ok
+
+
 def run_scenarios(args: argparse.Namespace, config: object, out: TextIO = sys.stdout) -> int:
     """Run and judge; `config` (the global experiment options) is unused: presets fix theirs."""
     only = set(args.only or [])
@@ -87,17 +117,9 @@ def run_scenarios(args: argparse.Namespace, config: object, out: TextIO = sys.st
             continue
         runs = [False, True] if counter and scenario.counterexample_config else [False]
         for is_counter in runs:
-            began = time.perf_counter()
-            trainer, verdict = run_scenario(scenario, counterexample=is_counter)
-            seconds = time.perf_counter() - began
-            expected = NOT_OBSERVED if is_counter else OBSERVED
-            ok = verdict.status == expected
-            failed += not ok
+            run = functools.partial(_scenario_run, scenario, is_counter)
+            failed += not _judge(out, "", scenario, is_counter, run)
             judged += 1
-            head = f"{_mark(ok)} {scenario.name}: {scenario.title}"
-            head += f"  ({trainer.steps_done} steps, {seconds:.1f} s)"
-            note = scenario.counterexample if is_counter else ""
-            _block(out, head, _rows(scenario.claim, verdict, note))
     for profile in PROFILES.values():
         if only and profile.name not in only:
             continue
@@ -105,17 +127,9 @@ def run_scenarios(args: argparse.Namespace, config: object, out: TextIO = sys.st
         if counter:
             models.append((True, profile.counterexample_model))
         for is_counter, model in models:
-            began = time.perf_counter()
-            verdict = judge_profile(profile, run_profile(model))
-            seconds = time.perf_counter() - began
-            expected = NOT_OBSERVED if is_counter else OBSERVED
-            ok = verdict.status == expected
-            failed += not ok
+            run = functools.partial(_profile_run, profile, model)
+            failed += not _judge(out, "profile ", profile, is_counter, run)
             judged += 1
-            head = f"{_mark(ok)} profile {profile.name}: {profile.title}"
-            head += f"  (at init, {seconds:.1f} s)"
-            note = profile.counterexample if is_counter else ""
-            _block(out, head, _rows(profile.claim, verdict, note))
     total = time.perf_counter() - start
     if failed:
         result = f"{failed} of {judged} not as claimed"

@@ -128,6 +128,42 @@ async def test_q_quits_at_once_mid_training_and_leaves_no_thread() -> None:
     assert not [t for t in threading.enumerate() if t.name == "tui-nn-runner"]
 
 
+async def test_quit_does_not_join_the_worker_on_the_event_loop() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.runner.snapshot().step > 10)
+        worker = app.runner._thread
+        joins: list[float | None] = []
+        real_join = worker.join
+
+        def join(timeout=None):
+            joins.append(timeout)
+            real_join(timeout)
+
+        worker.join = join
+        await app.action_quit()
+        # Told to stop, but not joined here: a join blocks the event loop for up to 2 s.
+        assert app.runner._stop.is_set() and not joins
+    assert not app.runner.alive  # on_unmount joined it
+
+
+async def test_raising_the_steps_of_a_done_run_trains_on_from_there() -> None:
+    app = LabApp(CONFIG.with_changes(training={"steps": 40}))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.runner.state == "done")
+        theta = app.runner.read(lambda t: t.network.theta.copy())
+        run_id = app.runner.snapshot().run_id
+        await type_into(pilot, "training.steps", "60")
+        snap = app.runner.snapshot()
+        assert (snap.run_id, snap.step, snap.state) == (run_id, 40, "paused")
+        np.testing.assert_array_equal(app.runner.read(lambda t: t.network.theta.copy()), theta)
+        await pilot.press("escape", "space")  # leave the field, train on
+        await wait_until(pilot, lambda: app.runner.state == "done")
+        assert app.runner.snapshot().step == 60
+
+
 async def test_number_keys_pick_the_plot() -> None:
     app = LabApp(CONFIG)
     async with app.run_test(size=SIZE) as pilot:

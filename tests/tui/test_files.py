@@ -145,9 +145,8 @@ async def test_shift_o_opens_a_run_directory_paused_with_its_curves(tmp_path: Pa
         snap = app.runner.snapshot()
         assert snap.step == 60 and snap.state == "paused"
         assert len(snap.evals) == 3 and snap.evals[-1].step == 60
-        assert snap.history is not None and snap.history.last()["loss"] == pytest.approx(
-            trainer.history.last()["loss"]
-        )
+        loss = app.runner.read(lambda t: t.history.last()["loss"])
+        assert loss == pytest.approx(trainer.history.last()["loss"])
         # The run had reached its 60 steps: the lab raised the budget so it trains on.
         assert snap.config.training.steps == LAB_STEPS
         np.testing.assert_array_equal(
@@ -165,7 +164,10 @@ async def test_shift_s_saves_the_run_and_it_opens_again(tmp_path: Path) -> None:
         theta = app.runner.read(lambda t: t.network.theta.copy())
         await submit_path(pilot, "S", tmp_path / "saved")
         assert not isinstance(app.screen, PathModal)
+        await app.workers.wait_for_complete()  # a thread writes the run
+        await pilot.pause()
         (run_dir,) = (tmp_path / "saved").iterdir()
+        assert any(f"Saved the run to {run_dir}" in str(n.message) for n in app._notifications)
         for name in ("config.toml", "weights.npz", "metrics.csv", "summary.json"):
             assert (run_dir / name).exists()
         await pilot.press("r")
@@ -177,6 +179,19 @@ async def test_shift_s_saves_the_run_and_it_opens_again(tmp_path: Path) -> None:
         snap = app.runner.snapshot()
         assert (snap.step, snap.state) == (5, "paused")
         np.testing.assert_array_equal(app.runner.read(lambda t: t.network.theta.copy()), theta)
+
+
+async def test_a_run_that_cannot_be_saved_is_told_in_a_notification(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await submit_path(pilot, "S", not_a_folder)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any(n.severity == "error" for n in app._notifications)
+        assert app.runner.snapshot().step == 1
 
 
 async def test_a_bad_run_directory_shows_the_run_error_and_keeps_the_run(tmp_path: Path) -> None:

@@ -298,3 +298,89 @@ def test_save_writes_a_run_directory_that_loads_back(runner, tmp_path) -> None:
     loaded = load_run(run_dir)
     assert loaded.trainer is not None and loaded.trainer.steps_done == 7
     assert r.read(lambda t: t.steps_done) == 7
+
+
+def test_raising_the_steps_of_a_done_run_keeps_it_and_trains_on(runner) -> None:
+    r = runner(SMALL.with_changes(training={"steps": 30}))
+    r.start()
+    wait_until(lambda: r.state == "done")
+    before, snap = weights(r), r.snapshot()
+    r.set_config(r.config.with_changes(training={"steps": 50}))
+    after = r.snapshot()
+    # The same run (weights, history, evaluations), now paused with room to go on.
+    assert (after.run_id, after.step, after.state) == (snap.run_id, 30, "paused")
+    assert after.config.training.steps == 50 and after.evals == snap.evals
+    for name, value in weights(r).items():
+        np.testing.assert_array_equal(value, before[name])
+    assert len(after.series("loss", 100).mean) > 0
+    r.step(5)
+    assert r.snapshot().step == 35
+    r.start()
+    wait_until(lambda: r.state == "done")
+    assert r.snapshot().step == 50
+
+
+def test_raising_the_steps_of_a_running_run_keeps_it_running(runner) -> None:
+    r = runner(SMALL.with_changes(training={"steps": 10**6}))
+    r.start()
+    wait_until(lambda: r.snapshot().step > 5)
+    run_id = r.snapshot().run_id
+    r.set_config(r.config.with_changes(training={"steps": 10**7}))
+    assert (r.snapshot().run_id, r.state) == (run_id, "running")
+    assert r.snapshot().step > 5
+
+
+def test_steps_below_the_steps_done_start_a_new_run(runner) -> None:
+    r = runner()
+    r.step(10)
+    run_id = r.snapshot().run_id
+    r.set_config(r.config.with_changes(training={"steps": 5}))
+    snap = r.snapshot()
+    assert (snap.run_id, snap.step) == (run_id + 1, 0)
+
+
+def test_save_writes_outside_the_lock(runner, tmp_path, monkeypatch) -> None:
+    import tui_nn.runner as runner_module
+
+    real_save_run = runner_module.save_run
+    r = runner()
+    r.step(7)
+    r.set_config(r.config.with_changes(optimizer={"lr": 0.05}))
+
+    def save_run(trainer, run_dir, final):
+        # The disk I/O must not hold the handoff lock (training and the UI wait on it),
+        # and must not touch the live trainer, which may be stepping meanwhile.
+        assert not r._handoff.lock.locked()
+        assert trainer is not r._trainer
+        assert len(trainer.evals) == len(r._trainer.evals)
+        assert trainer.history.last() == r._trainer.history.last()
+        real_save_run(trainer, run_dir, final)
+
+    monkeypatch.setattr(runner_module, "save_run", save_run)
+    from engine.runs import load_run
+
+    loaded = load_run(r.save(tmp_path / "runs"))
+    assert loaded.trainer is not None and loaded.trainer.steps_done == 7
+    assert loaded.trainer.base_lr == 0.05  # the live rate is in the checkpoint
+
+
+def test_close_keeps_a_worker_that_did_not_stop_in_time(runner) -> None:
+    r = runner()
+    release = threading.Event()
+    stuck = threading.Thread(target=release.wait, daemon=True)
+    stuck.start()
+    r._thread = stuck  # stands in for a worker busy in a long step
+    r.close(timeout=0.01)
+    assert r._thread is stuck and r.alive  # not forgotten: a later close joins it
+    release.set()
+    r.close()
+    assert r._thread is None and not r.alive
+
+
+def test_a_new_step_budget_for_a_diverged_run_starts_a_new_run(runner) -> None:
+    r = runner(SMALL.with_changes(optimizer={"name": "sgd", "lr": 1000.0}))
+    r.start()
+    wait_until(lambda: r.state == "diverged")
+    run_id = r.snapshot().run_id
+    r.set_config(r.config.with_changes(training={"steps": 10**8}))
+    assert (r.snapshot().run_id, r.state, r.snapshot().step) == (run_id + 1, "idle", 0)

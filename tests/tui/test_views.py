@@ -3,6 +3,7 @@ notes cards, the depth profile, the gradient check and the matrix form."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -200,6 +201,62 @@ async def test_the_depth_profile_computes_off_the_ui_thread() -> None:
         assert app.runner.snapshot().step == 1
 
 
+async def test_depth_keys_pressed_while_computing_run_one_profile_at_a_time(monkeypatch) -> None:
+    import tui_nn.screens.depth as depth
+
+    running, most, sources = [0], [0], []
+    lock, release = threading.Lock(), threading.Event()
+    real_compute = depth.compute
+
+    def compute(source, config, n_in):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            release.wait(10)  # until every key below has come
+            sources.append(source)
+            return real_compute(source, config, n_in)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(depth, "compute", compute)
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")
+        screen = app.screen
+        await pilot.press("2", "1", "2")
+        release.set()
+        # The keys queue one rerun, for the last source, after the running profile.
+        await wait_until(pilot, lambda: screen.depth is not None and len(sources) == 2)
+        await pilot.pause(0.3)
+        assert most[0] == 1 and sources == ["net", "data"]
+        assert screen.depth.source == "data"
+
+
+async def test_r_while_a_gradient_check_runs_does_not_start_another(monkeypatch) -> None:
+    import tui_nn.screens.gradcheck as gradcheck
+
+    started, release = [], threading.Event()
+    real_run_check = gradcheck.run_check
+
+    def run_check(data):
+        started.append(data.step)
+        release.wait(10)  # until every key below has come
+        return real_run_check(data)
+
+    monkeypatch.setattr(gradcheck, "run_check", run_check)
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g")
+        screen = app.screen
+        await pilot.press("r", "r", "r")
+        release.set()
+        await wait_until(pilot, lambda: screen.rows is not None)
+        await pilot.pause(0.3)
+        assert len(started) == 1
+
+
 async def test_a_net_without_hidden_layers_has_nothing_to_profile() -> None:
     app = LabApp(CONFIG.with_changes(model={"hidden": []}))
     async with app.run_test(size=SIZE) as pilot:
@@ -272,3 +329,16 @@ async def test_the_views_are_in_the_command_palette() -> None:
         await wait_until(pilot, lambda: app.screen.query_one(OptionList).highlighted is not None)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, DepthScreen))
+
+
+def test_the_matrix_form_of_a_wide_net_reads_shapes_only() -> None:
+    from engine import Trainer
+    from tui_nn.screens.matrix import read_form
+
+    form = read_form(Trainer(CONFIG.with_changes(model={"hidden": [32, 4]})))
+    assert not form.small and len(form.X) == 0
+    assert [(f.fan_in, f.units) for f in form.layers] == [(2, 32), (32, 4), (4, 3)]
+    assert all(f.W.size == 0 and f.z.size == 0 for f in form.layers)  # no copies, no forward
+    maxout = read_form(Trainer(CONFIG.with_changes(model={"hidden": [3], "activation": "maxout"})))
+    assert maxout.small and maxout.layers[0].maxout_k > 0
+    assert maxout.layers[0].a.shape == (3, 3)

@@ -38,6 +38,8 @@ SOURCES: dict[str, str] = {
 }
 ACTIVATION = next(s for s in MODEL_FIELDS if s.key == "model.activation")
 INIT = next(s for s in MODEL_FIELDS if s.key == "model.init")
+# The model selectors of the profile view, by widget id.
+MODEL_SELECTS = {"depth-activation": ACTIVATION, "depth-init": INIT}
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ class DepthScreen(View):
         self.source = source
         self.depth: DepthResult | None = None
         self._worker: Worker[DepthResult] | None = None
+        self._rerun = False  # a key came while the worker ran: compute again after it
         self._config: ExperimentConfig | None = None
 
     def compose(self) -> ComposeResult:
@@ -165,23 +168,12 @@ class DepthScreen(View):
                 )
             with Horizontal(classes="depth-row", id="depth-model"):
                 yield Label("activation", classes="field-label")
-                yield self._select(ACTIVATION, config, "depth-activation")
+                yield ChoiceSelect.for_spec(ACTIVATION, config, "depth-activation")
                 yield Label("init", classes="field-label")
-                yield self._select(INIT, config, "depth-init")
+                yield ChoiceSelect.for_spec(INIT, config, "depth-init")
             with VerticalScroll(id="depth-scroll"):
                 yield Static("computing...", markup=False, id="depth-table")
         yield Footer(compact=True)
-
-    @staticmethod
-    def _select(spec: Any, config: ExperimentConfig, id: str) -> ChoiceSelect:
-        names = spec.choices()
-        return ChoiceSelect(
-            [(n, n) for n in names],
-            value=spec.value_in(config),
-            allow_blank=False,
-            compact=True,
-            id=id,
-        )
 
     def on_mount(self) -> None:
         self._config = self.app.runner.config  # type: ignore[attr-defined]
@@ -208,14 +200,21 @@ class DepthScreen(View):
             self.recompute()
 
     def recompute(self) -> None:
-        """Start a worker for the current source; an older one's result is dropped."""
-        config: ExperimentConfig = self.app.runner.config  # type: ignore[attr-defined]
-        n_in = self.app.runner.read(lambda t: int(t.dataset.n_features))  # type: ignore[attr-defined]
+        """Start a worker for the current source, or queue one after the running one."""
         self.query_one("#depth-table", Static).update(
             Text(f"computing {SOURCES[self.source]}...", style="dim")
         )
+        # A thread worker cannot be stopped (exclusive=True only marks it cancelled), so
+        # keys pressed while one runs queue a single rerun, for the latest source and
+        # config, instead of piling up threads that compete for the GIL.
+        if self._worker is not None and not self._worker.is_finished:
+            self._rerun = True
+            return
+        config: ExperimentConfig = self.app.runner.config  # type: ignore[attr-defined]
+        n_in = self.app.runner.read(lambda t: int(t.dataset.n_features))  # type: ignore[attr-defined]
+        source = self.source  # bound now: the lambda runs later, on the worker thread
         self._worker = self.run_worker(
-            lambda: compute(self.source, config, n_in),
+            lambda: compute(source, config, n_in),
             thread=True,
             exclusive=True,
             group="depth",
@@ -225,6 +224,10 @@ class DepthScreen(View):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is not self._worker:
+            return
+        if self._rerun and event.worker.is_finished:
+            self._rerun = False  # this result is already stale: compute the queued one
+            self.recompute()
             return
         table = self.query_one("#depth-table", Static)
         if event.state == WorkerState.SUCCESS:
@@ -242,10 +245,8 @@ class DepthScreen(View):
         select = event.select
         if select.id == "depth-source":
             self.set_source(str(event.value))
-        elif select.id == "depth-activation":
-            self._apply(ACTIVATION, event.value)
-        elif select.id == "depth-init":
-            self._apply(INIT, event.value)
+        elif select.id in MODEL_SELECTS:
+            self._apply(MODEL_SELECTS[select.id], event.value)
 
     def _apply(self, spec: Any, value: Any) -> None:
         """Change the lab's model (a new run); a refusal is told here, the run is kept."""
@@ -268,9 +269,6 @@ class DepthScreen(View):
 
     def action_source(self, index: int) -> None:
         self.set_source(list(SOURCES)[index])
-
-    def action_close(self) -> None:
-        self.dismiss()
 
 
 def _profile_inputs_changed(old: ExperimentConfig, new: ExperimentConfig) -> bool:

@@ -143,6 +143,12 @@ class GradcheckScreen(View):
         self.action_recheck()
 
     def action_recheck(self) -> None:
+        # A thread worker cannot be stopped (exclusive=True only marks it cancelled): a
+        # check already running is let finish, and r meanwhile is ignored, so repeated
+        # presses cannot pile up checks that compete for the GIL and delay quitting.
+        if self._worker is not None and not self._worker.is_finished:
+            self.notify("A check is running: r again once it is done.", markup=False)
+            return
         data = self.app.runner.read(copy_for_check)  # type: ignore[attr-defined]
         self._step = data.step
         self.query_one("#grad-summary", Static).update(
@@ -167,6 +173,3 @@ class GradcheckScreen(View):
         elif event.state == WorkerState.ERROR:
             error = event.worker.error
             summary.update(Text(f"cannot check: {type(error).__name__}: {error}"))
-
-    def action_close(self) -> None:
-        self.dismiss()

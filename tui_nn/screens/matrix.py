@@ -28,23 +28,21 @@ MAX_INPUTS = 16  # ...and the input has at most this many features
 SAMPLES = 3  # training samples pushed through, for z and a
 
 
+NO_NUMBERS = np.zeros(0)  # W, b, z and a of a net too large to show numbers for
+
+
 @dataclass(frozen=True)
 class LayerForm:
     index: int  # 1-based
     activation: str  # "linear" for the output layer
     maxout_k: int  # 0 for a dense layer
+    fan_in: int
+    units: int
+    # The numbers, for small nets only (NO_NUMBERS otherwise):
     W: np.ndarray  # float64 copy; maxout (fan_in, units, k)
     b: np.ndarray
     z: np.ndarray  # (samples, units) or maxout's pieces (samples, units * k)
     a: np.ndarray  # (samples, units)
-
-    @property
-    def units(self) -> int:
-        return int(self.W.shape[1])
-
-    @property
-    def fan_in(self) -> int:
-        return int(self.W.shape[0])
 
 
 @dataclass(frozen=True)
@@ -52,36 +50,43 @@ class MatrixForm:
     step: int
     loss: float | None  # the last step's batch loss
     batch: int
-    X: np.ndarray  # (samples, features)
+    X: np.ndarray  # (samples, features); no samples unless small
     y: np.ndarray
     layers: list[LayerForm]
     output: str  # what the output layer feeds: the loss name
-
-    @property
-    def small(self) -> bool:
-        return self.X.shape[1] <= MAX_INPUTS and all(f.units <= MAX_UNITS for f in self.layers)
+    small: bool  # numbers are shown: no layer wider than MAX_UNITS, at most MAX_INPUTS
 
 
 def read_form(trainer: Trainer) -> MatrixForm:
-    """Runs under the runner's lock: copies of the weights and a forward of a few samples."""
-    X = trainer.X_train[:SAMPLES].astype(np.float64)
+    """Runs under the runner's lock: copies of the weights and a forward of a few samples,
+    for a small net; a larger one shows shapes only, so only its shapes are read (not a
+    float64 copy of every weight and a forward twice a second, for nothing)."""
+    net_layers = trainer.network.layers
+    small = trainer.X_train.shape[1] <= MAX_INPUTS and all(
+        layer.W.shape[1] <= MAX_UNITS for layer in net_layers
+    )
+    X = trainer.X_train[: SAMPLES if small else 0].astype(np.float64)
     a = X
     layers = []
-    for i, layer in enumerate(trainer.network.layers):
+    for i, layer in enumerate(net_layers):
+        fan_in, units = (int(n) for n in layer.W.shape[:2])
+        pieces = int(layer.W.shape[2]) if layer.W.ndim == 3 else 0
+        name = "maxout" if pieces else layer.activation.name
+        if not small:
+            layers.append(LayerForm(i + 1, name, pieces, fan_in, units, *[NO_NUMBERS] * 4))
+            continue
         W = layer.W.astype(np.float64)
         b = layer.b.astype(np.float64)
-        if W.ndim == 3:  # maxout: k affine pieces a unit, the max of them
-            fan_in, units, k = W.shape
+        if pieces:  # maxout: k affine pieces a unit, the max of them
             with np.errstate(all="ignore"):
-                z = a @ W.reshape(fan_in, units * k) + b.reshape(-1)
-            out = z.reshape(-1, units, k).max(axis=2)
-            name, pieces = "maxout", k
+                z = a @ W.reshape(fan_in, units * pieces) + b.reshape(-1)
+            out = z.reshape(-1, units, pieces).max(axis=2)
         else:
             with np.errstate(all="ignore"):
                 z = a @ W + b
                 out = layer.activation.forward(z.copy())
-            name, pieces = layer.activation.name, 0
-        layers.append(LayerForm(i + 1, name, pieces, W, b, z, np.asarray(out, np.float64)))
+        out = np.asarray(out, np.float64)
+        layers.append(LayerForm(i + 1, name, pieces, fan_in, units, W, b, z, out))
         a = layers[-1].a
     last = trainer.history.last() or {}
     return MatrixForm(
@@ -89,9 +94,10 @@ def read_form(trainer: Trainer) -> MatrixForm:
         loss=last.get("loss"),
         batch=int(trainer.config.training.batch_size),
         X=X,
-        y=np.asarray(trainer.y_train[:SAMPLES]).copy(),
+        y=np.asarray(trainer.y_train[: len(X)]).copy(),
         layers=layers,
         output=str(trainer.loss.name),
+        small=small,
     )
 
 
@@ -229,6 +235,3 @@ class MatrixScreen(View):
     def action_step(self) -> None:
         self.app.action_step_once()  # type: ignore[attr-defined]
         self.refresh_form()
-
-    def action_close(self) -> None:
-        self.dismiss()

@@ -63,6 +63,3 @@ class NotesScreen(View):
         if current:  # open at the card of the lab's activation
             first = current.first()
             self.call_after_refresh(body.scroll_to_widget, first, animate=False, top=True)
-
-    def action_close(self) -> None:
-        self.dismiss()

@@ -127,6 +127,3 @@ class ScenarioScreen(View):
     def action_leave(self) -> None:
         self.dismiss()
         self.app.leave_scenario()  # type: ignore[attr-defined]
-
-    def action_close(self) -> None:
-        self.dismiss()

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static
 
 from engine import ExperimentConfig
+from engine.validation import CHOICES  # the engine's registries: one source of truth
 from tui_nn.messages import FieldEdited
 from tui_nn.widgets.notes import NoteCard
 
@@ -117,38 +118,6 @@ FORMATTERS: dict[str, Callable[[Any], str]] = {
     "text": str,
 }
 
-# ------------------------------------------------------------------ registries
-
-
-def _datasets() -> list[str]:
-    from engine.datasets import DATASETS
-
-    return list(DATASETS)
-
-
-def _activations() -> list[str]:
-    from engine.activations import ACTIVATIONS
-
-    return list(ACTIVATIONS)
-
-
-def _initializers() -> list[str]:
-    from engine.initializers import INITIALIZERS
-
-    return list(INITIALIZERS)
-
-
-def _optimizers() -> list[str]:
-    from engine.optimizers import OPTIMIZERS
-
-    return list(OPTIMIZERS)
-
-
-def _schedules() -> list[str]:
-    from engine.optimizers import SCHEDULES
-
-    return list(SCHEDULES)
-
 
 def _takes_classes(config: ExperimentConfig) -> bool:
     from engine.datasets import DATASETS
@@ -182,7 +151,7 @@ def _schedule_in(*names: str) -> Relevance:
 
 
 DATA_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("data", "name", "dataset", "choice", _datasets, relevant=_no_file),
+    FieldSpec("data", "name", "dataset", "choice", CHOICES["data.name"], relevant=_no_file),
     FieldSpec("data", "n_classes", "classes", "int", relevant=_takes_classes),
     FieldSpec("data", "noise", "noise", "float", relevant=_no_file),
     FieldSpec("data", "n_samples", "samples", "int", relevant=_no_file),
@@ -194,25 +163,25 @@ DATA_FIELDS: tuple[FieldSpec, ...] = (
 
 MODEL_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("model", "hidden", "hidden", "widths"),
-    FieldSpec("model", "activation", "activation", "choice", _activations),
+    FieldSpec("model", "activation", "activation", "choice", CHOICES["model.activation"]),
     FieldSpec("model", "leaky_slope", "slope", "float", relevant=_activation_in("leaky_relu")),
     FieldSpec("model", "elu_alpha", "alpha", "float", relevant=_activation_in("elu")),
     FieldSpec("model", "maxout_k", "k", "int", relevant=_activation_in("maxout")),
-    FieldSpec("model", "init", "init", "choice", _initializers),
+    FieldSpec("model", "init", "init", "choice", CHOICES["model.init"]),
     FieldSpec(
         "model", "init_scale", "scale", "float", relevant=_init_in("normal", "uniform", "constant")
     ),
 )
 
 OPTIMIZER_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("optimizer", "name", "optimizer", "choice", _optimizers),
+    FieldSpec("optimizer", "name", "optimizer", "choice", CHOICES["optimizer.name"]),
     FieldSpec("optimizer", "lr", "lr", "float"),
     FieldSpec(
         "optimizer", "momentum", "momentum", "float", relevant=_optimizer_in("momentum", "nesterov")
     ),
     FieldSpec("training", "batch_size", "batch", "int"),
     FieldSpec("optimizer", "weight_decay", "L2", "float"),
-    FieldSpec("optimizer", "schedule", "schedule", "choice", _schedules),
+    FieldSpec("optimizer", "schedule", "schedule", "choice", CHOICES["optimizer.schedule"]),
     FieldSpec("optimizer", "step_size", "every", "int", relevant=_schedule_in("step")),
     FieldSpec("optimizer", "gamma", "gamma", "float", relevant=_schedule_in("step")),
     FieldSpec("training", "seed", "seed", "int"),
@@ -230,6 +199,19 @@ class ChoiceSelect(Select[str], inherit_bindings=False):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter,down,up", "show_overlay", "Show menu", show=False)
     ]
+
+    @classmethod
+    def for_spec(cls, spec: FieldSpec, config: ExperimentConfig, id: str) -> ChoiceSelect:
+        """The spec's choices, showing the config's value (blank when not among them)."""
+        assert spec.choices is not None
+        names, value = spec.choices(), spec.value_in(config)
+        return cls(
+            [(n, n) for n in names],
+            value=value if value in names else Select.NULL,
+            allow_blank=value not in names,
+            compact=True,
+            id=id,
+        )
 
 
 class Field(Vertical):
@@ -250,14 +232,7 @@ class Field(Vertical):
         with Horizontal(classes="field-row"):
             yield Label(spec.label, classes="field-label")
             if spec.choices is not None:
-                names = spec.choices()
-                yield ChoiceSelect(
-                    [(n, n) for n in names],
-                    value=value if value in names else Select.NULL,
-                    allow_blank=value not in names,
-                    compact=True,
-                    id=spec.widget_id,
-                )
+                yield ChoiceSelect.for_spec(spec, self._config, spec.widget_id)
             else:
                 yield Input(spec.format(value), compact=True, id=spec.widget_id)
         yield Static("", markup=False, classes="field-error", id=f"error-{spec.widget_id}")
@@ -347,7 +322,9 @@ class ModelPanel(ConfigPanel):
                 yield NoteCard(kind, spec.value_in(self.config), id=f"{kind}-note")
         with Horizontal(classes="field-row"):
             yield Label("loss", classes="field-label")
-            yield Static(self.config.model.loss, markup=False, id="loss-note")
+            # Held: show_loss runs on every poll with news, a query each time would add up.
+            self._loss_note = Static(self.config.model.loss, markup=False, id="loss-note")
+            yield self._loss_note
 
     def sync(self, config: ExperimentConfig) -> None:
         super().sync(config)
@@ -357,6 +334,6 @@ class ModelPanel(ConfigPanel):
     def show_loss(self, loss_name: str, task: str) -> None:
         name = LOSS_LABELS.get(loss_name, loss_name)
         note = f"{name} (auto)" if self.config.model.loss == "auto" else name
-        widget = self.query_one("#loss-note", Static)
+        widget = self._loss_note
         if widget.content != note:  # called every poll: touch the screen only on a change
             widget.update(note, layout=False)

@@ -7,6 +7,8 @@ markup.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -63,20 +65,23 @@ def compact_text(card: Card, keys: tuple[tuple[str, str, bool], ...], summary: b
     return "\n".join(lines)
 
 
-def compact_activation(name: str) -> str:
+def _compact(
+    card_fn: Callable[[str], Card], keys: tuple[tuple[str, str, bool], ...], name: str
+) -> str:
+    """The card's compact text, or "" for a name without a card."""
     try:
-        card = activation_card(name)
+        card = card_fn(name)
     except KeyError:
         return ""
-    return compact_text(card, ACTIVATION_KEYS, summary=False)
+    return compact_text(card, keys, summary=False)
+
+
+def compact_activation(name: str) -> str:
+    return _compact(activation_card, ACTIVATION_KEYS, name)
 
 
 def compact_init(name: str) -> str:
-    try:
-        card = init_card(name)
-    except KeyError:
-        return ""
-    return compact_text(card, INIT_KEYS, summary=False)
+    return _compact(init_card, INIT_KEYS, name)
 
 
 def card_text(card: Card) -> Text:

@@ -110,9 +110,6 @@ class PlotsPanel(Vertical):
         # Draw now, not at the next poll: the key press should show at once.
         self._redraw_visible()
 
-    def next_tab(self, step: int = 1) -> None:
-        self.show_tab((self._active + step) % len(PLOTS) + 1)
-
     def refresh_from(self, snapshot: Any) -> None:
         """Take a runner Snapshot; redraws the visible plot if its data changed.
 
