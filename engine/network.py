@@ -78,9 +78,16 @@ class MLP:
 
     def backward(self, dout: Array) -> dict[str, Array]:
         """Gradients with the same keys as parameters(); dout is consumed."""
-        for i in range(len(self.layers) - 1, -1, -1):
-            dout = self.layers[i].backward(dout, need_dx=i > 0)  # type: ignore[assignment]
+        self.backprop(dout)
         return self.gradients()
+
+    def backprop(self, dout: Array) -> None:
+        """backward() without building the dict: fills self.grad (every layer's dW and db
+        are views into it). The Trainer's path, which reads the flat gradient."""
+        layers = self.layers
+        for i in range(len(layers) - 1, 0, -1):
+            dout = layers[i].backward(dout)  # type: ignore[assignment]
+        layers[0].backward(dout, need_dx=False)  # the input's gradient is not needed
 
     def parameters(self) -> dict[str, Array]:
         params = {}

@@ -159,18 +159,17 @@ class Trainer:
         X, y = self.batches.next()
         lr = self.lr
         net = self.network
+        loss_fn = self.loss
         with np.errstate(all="ignore"):  # divergence is reported once, below, not as warnings
             logits = net.forward(X)
-            loss, dlogits = self.loss.compute(logits, y)
-            accuracy = self.loss.accuracy(logits, y)
-            net.backward(dlogits)
-            delta = self.optimizer.step(
-                {"theta": net.theta}, {"theta": net.grad}, lr, {"theta": net.decay_mask}
-            )["theta"]
-            row = [loss, accuracy, lr, *step_stats(net, delta)]
+            accuracy = loss_fn.accuracy(logits, y)
+            loss, dlogits = loss_fn.compute(logits, y)
+            net.backprop(dlogits)
+            delta = self.optimizer.step_flat(net.theta, net.grad, lr, net.decay_mask)
+            stats = step_stats(net, delta)
         self.steps_done += 1
-        values = np.array(row)
-        self._check_finite(values)
+        self._check_finite(loss, stats)
+        values = np.array([loss, accuracy, lr, *stats])
         self.history.append(self.steps_done, values)
         record = StepRecord(
             self.steps_done,
@@ -185,17 +184,20 @@ class Trainer:
             self.evals.append(self.evaluate())
         return record
 
-    def _check_finite(self, values: Array) -> None:
+    def _check_finite(self, loss: float, stats: list[float]) -> None:
         # The weight and bias-gradient norms are non-finite iff some entry is, so the
-        # row already tells whether any parameter went bad: no extra pass over them.
-        if math.isfinite(values[0]) and np.isfinite(values[len(STEP_COLUMNS) :]).all():
+        # stats already tell whether any parameter went bad: no extra pass over them.
+        # A sum of floats is finite when every one is (unless it overflows: look closer).
+        if math.isfinite(loss + sum(stats)) or (
+            math.isfinite(loss) and all(map(math.isfinite, stats))
+        ):
             return
-        if not math.isfinite(values[0]):
-            what = f"loss is {values[0]}"
+        if not math.isfinite(loss):
+            what = f"loss is {loss}"
         else:
-            stats = values[len(STEP_COLUMNS) :].reshape(self.n_layers, len(LAYER_STATS))
-            layer, column = np.argwhere(~np.isfinite(stats))[0]
-            what = f"layers.{layer}.{LAYER_STATS[column]} is {stats[layer, column]}"
+            k = next(k for k, value in enumerate(stats) if not math.isfinite(value))
+            layer, column = divmod(k, len(LAYER_STATS))
+            what = f"layers.{layer}.{LAYER_STATS[column]} is {stats[k]}"
         self.diverged = Diverged(self.steps_done, what)
         raise self.diverged
 

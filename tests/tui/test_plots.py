@@ -266,11 +266,14 @@ def test_eval_cache_converts_only_new_records_and_resets_on_new_run() -> None:
 # -------------------------------------------------------------------- widget
 
 
-def make_snapshot(step: int, run_id: int = 0, n_evals: int = 3) -> SimpleNamespace:
+def make_snapshot(
+    step: int, run_id: int = 0, n_evals: int = 3, state: str = "running"
+) -> SimpleNamespace:
     history = FakeHistory(max(step, 1))
     return SimpleNamespace(
         version=step,
         run_id=run_id,
+        state=state,
         step=step,
         evals=tuple(make_evals(n_evals)),
         has_history=True,
@@ -350,3 +353,5 @@ async def test_panel_redraws_at_most_every_min_interval_and_keeps_the_last_data(
         await pilot.pause(0.4)
         assert panel.draws == 4  # the held-back step shows without another poll
         assert panel._drawn["accuracy"][1] == 103
+        panel.refresh_from(make_snapshot(104, run_id=1, state="done"))
+        assert panel.draws == 5  # a run that stopped shows its last data at once

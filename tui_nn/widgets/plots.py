@@ -118,7 +118,8 @@ class PlotsPanel(Vertical):
         """
         self._snapshot = snapshot
         wait = self._drawn_at + self.min_interval - self._clock()
-        if wait > 0 and snapshot.run_id == self._drawn_run:
+        # Only a running run is throttled: a paused or finished one shows its last data now.
+        if wait > 0 and snapshot.run_id == self._drawn_run and snapshot.state == "running":
             if self._deferred is None:
                 self._deferred = self.set_timer(wait, self._redraw_deferred)
             return
