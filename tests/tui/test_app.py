@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
 
 import numpy as np
 import pytest
+from pilot_helpers import CONFIG, SIZE, wait_until
 from rich.console import Console
 from textual.command import CommandPalette
 from textual.widgets import Input, OptionList, Select
@@ -21,19 +21,7 @@ from tui_nn.widgets.config_panels import ALL_FIELDS, Field
 from tui_nn.widgets.plots import PlotsPanel
 from tui_nn.widgets.status import StatusLine
 
-# A budget no test reaches, and a small set: a running run never finishes mid-test.
-CONFIG = ExperimentConfig().with_changes(data={"n_samples": 150}, training={"steps": 10**9})
-SIZE = (120, 40)
-
 pytestmark = pytest.mark.usefixtures("ui_idle")
-
-
-async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.02)
 
 
 def status(app: LabApp) -> str:

@@ -4,12 +4,11 @@ path was typed, and the run is kept."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from pilot_helpers import CONFIG, SIZE
 from textual.widgets import Input
 
 from engine import ExperimentConfig, Trainer
@@ -19,18 +18,7 @@ from tui_nn.app import LabApp
 from tui_nn.experiments import LAB_STEPS
 from tui_nn.screens.files import PathModal
 
-CONFIG = ExperimentConfig().with_changes(data={"n_samples": 150}, training={"steps": 10**9})
-SIZE = (120, 40)
-
 pytestmark = pytest.mark.usefixtures("ui_idle")
-
-
-async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.02)
 
 
 async def submit_path(pilot, key: str, path: Path | str) -> PathModal:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
+from pilot_helpers import CONFIG, SIZE, wait_until
 from rich.console import Console
 from textual.widgets import OptionList, Select, Static
 
-from engine import ExperimentConfig
 from engine.scenarios import SCENARIOS
 from tui_nn.app import LabApp
 from tui_nn.screens.depth import DepthScreen
@@ -21,18 +20,7 @@ from tui_nn.screens.matrix import MatrixScreen
 from tui_nn.screens.notes import NotesScreen
 from tui_nn.screens.scenarios import ScenarioScreen
 
-CONFIG = ExperimentConfig().with_changes(data={"n_samples": 150}, training={"steps": 10**9})
-SIZE = (120, 40)
-
 pytestmark = pytest.mark.usefixtures("ui_idle")
-
-
-async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.02)
 
 
 def text_of(widget) -> str:
