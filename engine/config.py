@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -163,7 +162,3 @@ def _coerce(name: str, default: Any, value: Any) -> Any:
             return list(value)
         raise ConfigError(name, f"must be a list of whole numbers, got {value!r}")
     raise ConfigError(name, "is not a configurable field")
-
-
-def is_finite_number(value: float) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -24,11 +24,6 @@ class LabAction:
     key_display: str | None = None  # how the key is written in the footer and help
 
     @property
-    def shown_key(self) -> str:
-        """The key as the footer shows it (one entry may stand for a group: "1-5")."""
-        return self.key_display or self.key
-
-    @property
     def key_name(self) -> str:
         """This very key, as a person reads it: "+" for "plus"."""
         return KEY_NAMES.get(self.key, self.key)
