@@ -52,7 +52,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from engine import ExperimentConfig, Trainer  # noqa: E402
-from engine.datasets import Dataset  # noqa: E402
+from engine.data.datasets import Dataset  # noqa: E402
 
 Array = np.ndarray
 

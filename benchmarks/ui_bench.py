@@ -54,10 +54,10 @@ from rich.text import Text  # noqa: E402
 from textual_plotext import Plot  # noqa: E402
 
 from engine import ExperimentConfig, Trainer  # noqa: E402
-from engine.history import History  # noqa: E402
+from engine.train.history import History  # noqa: E402
 from tui_nn.app import LabApp  # noqa: E402
-from tui_nn.plots import PLOTS, EvalCache, PlotInput  # noqa: E402
-from tui_nn.runner import Runner  # noqa: E402
+from tui_nn.charts import PLOTS, EvalCache, PlotInput  # noqa: E402
+from tui_nn.core.runner import Runner  # noqa: E402
 from tui_nn.widgets.plots import PlotsPanel  # noqa: E402
 
 SIZE = (120, 40)

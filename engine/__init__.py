@@ -13,8 +13,8 @@ from engine.config import (
     OptimizerConfig,
     TrainingConfig,
 )
-from engine.diagnostics import LAYER_STATS, LayerStats
-from engine.trainer import Diverged, EvalRecord, RunResult, StepRecord, Trainer
+from engine.train.diagnostics import LAYER_STATS, LayerStats
+from engine.train.trainer import Diverged, EvalRecord, RunResult, StepRecord, Trainer
 
 __all__ = [
     "LAYER_STATS",

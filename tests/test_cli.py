@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from engine import ExperimentConfig, Trainer
-from engine.configfile import save_config
+from engine.store.toml import save_config
 from tui_nn.cli import build_parser, config_from_args, main
 
 TUI_NN = Path(sys.executable).parent / "tui-nn"
@@ -96,7 +96,7 @@ def test_config_opens_the_lab_on_it(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_scenarios_subcommand_is_wired() -> None:
-    from tui_nn import scenarios_cli
+    from tui_nn.cli import scenarios as scenarios_cli
 
     args = build_parser().parse_args(["scenarios", "--counterexamples"])
     assert args.command == "scenarios" and args.run is scenarios_cli.run_scenarios

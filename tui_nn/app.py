@@ -17,13 +17,14 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from engine import ConfigError, ExperimentConfig
-from engine.configfile import save_config
-from engine.runs import LoadedRun
-from engine.scenarios import Scenario
+from engine.lecture.scenarios import Scenario
+from engine.store.runs import LoadedRun
+from engine.store.toml import save_config
 from tui_nn.commands import LAB_ACTIONS, LabCommands
-from tui_nn.experiments import open_experiment, open_run
+from tui_nn.core.fields import DATA_FIELDS, MODEL_FIELDS, OPTIMIZER_FIELDS, FieldSpec
+from tui_nn.core.files import open_experiment, open_run
+from tui_nn.core.runner import Runner, Snapshot
 from tui_nn.messages import FieldEdited
-from tui_nn.runner import Runner, Snapshot
 from tui_nn.screens.depth import DepthScreen
 from tui_nn.screens.files import PathModal
 from tui_nn.screens.gradcheck import GradcheckScreen
@@ -32,15 +33,7 @@ from tui_nn.screens.matrix import MatrixScreen
 from tui_nn.screens.notes import NotesScreen
 from tui_nn.screens.scenarios import ScenarioScreen
 from tui_nn.widgets.boundary import DecisionBoundary
-from tui_nn.widgets.config_panels import (
-    DATA_FIELDS,
-    MODEL_FIELDS,
-    OPTIMIZER_FIELDS,
-    ConfigPanel,
-    Field,
-    FieldSpec,
-    ModelPanel,
-)
+from tui_nn.widgets.config_panels import ConfigPanel, Field, ModelPanel
 from tui_nn.widgets.observations import AdviceLine, ScenarioLine
 from tui_nn.widgets.plots import PlotsPanel
 from tui_nn.widgets.status import StatusLine

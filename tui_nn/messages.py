@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from tui_nn.widgets.config_panels import FieldSpec
+    from tui_nn.core.fields import FieldSpec
 
 
 class FieldEdited(Message):

@@ -10,7 +10,7 @@ from functools import cache
 import pytest
 
 from engine import ExperimentConfig, Trainer
-from engine.advisor import (
+from engine.lecture.advisor import (
     CHANCE_HIGH,
     CHANCE_LOW,
     DEAD,
@@ -21,7 +21,7 @@ from engine.advisor import (
     Advice,
     advise,
 )
-from engine.scenarios import SCENARIOS
+from engine.lecture.scenarios import SCENARIOS
 
 
 def run(raw: dict, steps: int) -> Trainer:

@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from engine import ConfigError, Diverged, ExperimentConfig, Trainer
-from engine.activations import ACTIVATIONS
 from engine.config import SECTIONS
-from engine.datasets import DATASETS
-from engine.initializers import INITIALIZERS
-from engine.losses import LOSSES
-from engine.optimizers import OPTIMIZERS, SCHEDULES
+from engine.data.datasets import DATASETS
+from engine.nn.activations import ACTIVATIONS
+from engine.nn.initializers import INITIALIZERS
+from engine.nn.losses import LOSSES
+from engine.nn.optimizers import OPTIMIZERS, SCHEDULES
 
 # ----------------------------------------------------------------------------- round trip
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.config import ConfigError, DataConfig
-from engine.datasets import DATASETS, Dataset, load_csv, load_npz, make_dataset
+from engine.data.datasets import DATASETS, Dataset, load_csv, load_npz, make_dataset
 
 
 def make(rng_seed: int = 0, **fields: object) -> Dataset:

@@ -7,11 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from engine.activations import ACTIVATIONS, get_activation
 from engine.config import ModelConfig
-from engine.gradcheck import GOOD, KINK_OK, WRONG, gradcheck, relative_error, verdict
-from engine.losses import LOSSES
-from engine.network import MLP
+from engine.nn.activations import ACTIVATIONS, get_activation
+from engine.nn.gradcheck import GOOD, KINK_OK, WRONG, gradcheck, relative_error, verdict
+from engine.nn.losses import LOSSES
+from engine.nn.network import MLP
+from engine.train.build import build_network
 
 KINKED = {"relu", "leaky_relu", "maxout"}
 SMOOTH_TOL = 1e-7
@@ -39,7 +40,7 @@ def small_problem(
         leaky_slope=0.1,
         elu_alpha=1.2,
     )
-    net = MLP.from_config(model, 2, n_out, rng, np.float64)
+    net = build_network(model, 2, n_out, rng, np.float64)
     X = rng.standard_normal((8, 2))
     if LOSSES[loss_name].task == "classification":
         y = np.arange(8) % n_targets  # every class present
@@ -100,7 +101,7 @@ def test_gradcheck_reports_a_wrong_backward() -> None:
 
 def test_gradcheck_leaves_the_network_untouched() -> None:
     model = ModelConfig(hidden=[4], activation="tanh", init="xavier_normal")
-    net = MLP.from_config(model, 2, 3, np.random.default_rng(0), np.float32)
+    net = build_network(model, 2, 3, np.random.default_rng(0), np.float32)
     before = {k: v.copy() for k, v in net.parameters().items()}
     X = np.random.default_rng(1).standard_normal((6, 2)).astype(np.float32)
     y = np.array([0, 1, 2, 0, 1, 2])

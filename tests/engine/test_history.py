@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.history import History
+from engine.train.history import History
 
 
 def fill(history: History, values: np.ndarray, first_step: int = 1) -> None:

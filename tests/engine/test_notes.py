@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from engine.activations import ACTIVATIONS, facts
-from engine.initializers import INITIALIZERS, expected_std
-from engine.notes import EXAMPLE_FAN, Card, activation_card, all_cards, init_card
+from engine.lecture.notes import EXAMPLE_FAN, Card, activation_card, all_cards, init_card
+from engine.nn.activations import ACTIVATIONS, facts
+from engine.nn.initializers import INITIALIZERS, expected_std
 
 MARKUP = re.compile(r"\[/?[a-z#@][a-z0-9 #=.$_-]*\]")  # Rich/Textual tags such as [b] [/b]
 

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from engine import ExperimentConfig, Trainer
-from engine.activations import ACTIVATIONS
 from engine.config import ModelConfig
-from engine.losses import LOSSES
-from engine.network import MLP
+from engine.nn.activations import ACTIVATIONS
+from engine.nn.losses import LOSSES
+from engine.nn.network import MLP
+from engine.train.build import build_network
 
 torch = pytest.importorskip("torch", reason="PyTorch parity needs torch (pip install .[parity])")
 F = torch.nn.functional
@@ -101,7 +102,7 @@ def test_loss_and_gradients_match_torch(activation: str, loss_name: str) -> None
         elu_alpha=ELU_ALPHA,
         maxout_k=3,
     )
-    net = MLP.from_config(model, 3, LOSS_OUTPUTS[loss_name], rng, np.float64)
+    net = build_network(model, 3, LOSS_OUTPUTS[loss_name], rng, np.float64)
     X, y = make_batch(loss_name, 16, rng)
     loss = LOSSES[loss_name]
 

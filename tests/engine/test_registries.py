@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from engine import ConfigError, ExperimentConfig, Trainer
-from engine.activations import ACTIVATIONS, ActivationParams, get_activation, stable_sigmoid
-from engine.datasets import DATASETS
-from engine.initializers import DESCRIPTIONS, INITIALIZERS, expected_std, initialize
-from engine.losses import LOSSES, get_loss
-from engine.optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
+from engine.data.datasets import DATASETS
+from engine.nn.activations import ACTIVATIONS, ActivationParams, get_activation, stable_sigmoid
+from engine.nn.initializers import DESCRIPTIONS, INITIALIZERS, expected_std, initialize
+from engine.nn.losses import LOSSES, get_loss
+from engine.nn.optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
 
 DTYPES = ["float32", "float64"]
 # A dataset each loss fits, so every loss trains through its name.

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-import engine.runs as runs
+import engine.store.runs as runs
 from engine.config import ConfigError, ExperimentConfig
-from engine.runs import (
+from engine.store.runs import (
     RunError,
     create_run_dir,
     load_run,
@@ -26,7 +26,7 @@ from engine.runs import (
     run_name,
     save_run,
 )
-from engine.trainer import CheckpointError, Trainer
+from engine.train.trainer import CheckpointError, Trainer
 
 BASE: dict[str, Any] = {"training": {"steps": 200, "eval_every": 25, "batch_size": 50}}
 

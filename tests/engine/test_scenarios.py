@@ -12,9 +12,8 @@ import pytest
 
 from engine import ExperimentConfig, Trainer
 from engine.config import ModelConfig
-from engine.diagnostics import dead_units, depth_profile
-from engine.profiles import PROFILES, ProfileResult, get_profile, judge_profile, run_profile
-from engine.scenarios import (
+from engine.lecture.profiles import PROFILES, ProfileResult, get_profile, judge_profile, run_profile
+from engine.lecture.scenarios import (
     NOT_OBSERVED,
     NOT_YET,
     OBSERVED,
@@ -27,7 +26,8 @@ from engine.scenarios import (
     judge,
     run_scenario,
 )
-from tui_nn import scenarios_cli
+from engine.train.diagnostics import dead_units, depth_profile
+from tui_nn.cli import scenarios as scenarios_cli
 
 
 @cache

@@ -16,8 +16,9 @@ from textual.widgets import Input, OptionList, Select
 from engine import ExperimentConfig
 from tui_nn.app import LabApp
 from tui_nn.commands import LAB_ACTIONS
+from tui_nn.core.fields import ALL_FIELDS
 from tui_nn.screens.help import HelpScreen
-from tui_nn.widgets.config_panels import ALL_FIELDS, Field
+from tui_nn.widgets.config_panels import Field
 from tui_nn.widgets.plots import PlotsPanel
 from tui_nn.widgets.status import StatusLine
 

@@ -12,10 +12,10 @@ from pilot_helpers import CONFIG, SIZE
 from textual.widgets import Input
 
 from engine import ExperimentConfig, Trainer
-from engine.configfile import load_config, save_config
-from engine.runs import create_run_dir, save_run
+from engine.store.runs import create_run_dir, save_run
+from engine.store.toml import load_config, save_config
 from tui_nn.app import LabApp
-from tui_nn.experiments import LAB_STEPS
+from tui_nn.core.files import LAB_STEPS
 from tui_nn.screens.files import PathModal
 
 pytestmark = pytest.mark.usefixtures("ui_idle")

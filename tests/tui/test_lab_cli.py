@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from engine import ExperimentConfig, Trainer
-from engine.configfile import save_config
-from engine.runs import create_run_dir, save_run
-from engine.scenarios import SCENARIOS
+from engine.lecture.scenarios import SCENARIOS
+from engine.store.runs import create_run_dir, save_run
+from engine.store.toml import save_config
 from tui_nn.cli import main
-from tui_nn.experiments import LAB_STEPS
+from tui_nn.core.files import LAB_STEPS
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""tui_nn.plots (reduction, log ticks, every plot builds twice) and the PlotsPanel widget."""
+"""tui_nn.charts (reduction, log ticks, every plot builds twice) and the PlotsPanel widget."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual_plotext import Plot
 
-from tui_nn import plots as P
+from tui_nn import charts as P
 from tui_nn.widgets.plots import PlotsPanel
 
 # ------------------------------------------------------------------ reduction
@@ -131,7 +131,7 @@ def test_step_ticks_are_round_and_readable() -> None:
 
 
 class FakeHistory:
-    """Stands in for engine.history.History: a series per column name."""
+    """Stands in for engine.train.history.History: a series per column name."""
 
     def __init__(self, n: int, n_layers: int = 3, start: int = 1) -> None:
         self.steps = np.arange(start, start + n, dtype=float)

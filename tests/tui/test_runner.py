@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine import ConfigError, ExperimentConfig
-from tui_nn.runner import Runner
+from tui_nn.core.runner import Runner
 
 LONG = ExperimentConfig().with_changes(training={"steps": 10**9})
 SMALL = LONG.with_changes(data={"n_samples": 120}, model={"hidden": [8]})
@@ -214,8 +214,8 @@ def test_one_dimensional_data_has_no_boundary(runner) -> None:
 def test_judge_and_advisor_run_at_most_twice_a_second_never_per_step(runner, monkeypatch) -> None:
     import dataclasses
 
-    import tui_nn.runner as runner_module
-    from engine.scenarios import SCENARIOS
+    import tui_nn.core.runner as runner_module
+    from engine.lecture.scenarios import SCENARIOS
 
     calls = {"judge": 0, "advise": 0}
     real_judge, real_advise = runner_module.judge, runner_module.advise
@@ -250,7 +250,7 @@ def test_judge_and_advisor_run_at_most_twice_a_second_never_per_step(runner, mon
 
 
 def test_a_scenario_runs_its_preset_to_a_verdict(runner) -> None:
-    from engine.scenarios import SCENARIOS
+    from engine.lecture.scenarios import SCENARIOS
 
     r = runner()
     r.start_scenario(SCENARIOS["zero_init"])
@@ -289,7 +289,7 @@ def test_adopt_takes_a_restored_trainer_paused_and_trains_on(runner) -> None:
 
 
 def test_save_writes_a_run_directory_that_loads_back(runner, tmp_path) -> None:
-    from engine.runs import load_run
+    from engine.store.runs import load_run
 
     r = runner()
     r.step(7)
@@ -340,7 +340,7 @@ def test_steps_below_the_steps_done_start_a_new_run(runner) -> None:
 
 
 def test_save_writes_outside_the_lock(runner, tmp_path, monkeypatch) -> None:
-    import tui_nn.runner as runner_module
+    import tui_nn.core.runner as runner_module
 
     real_save_run = runner_module.save_run
     r = runner()
@@ -357,7 +357,7 @@ def test_save_writes_outside_the_lock(runner, tmp_path, monkeypatch) -> None:
         real_save_run(trainer, run_dir, final)
 
     monkeypatch.setattr(runner_module, "save_run", save_run)
-    from engine.runs import load_run
+    from engine.store.runs import load_run
 
     loaded = load_run(r.save(tmp_path / "runs"))
     assert loaded.trainer is not None and loaded.trainer.steps_done == 7

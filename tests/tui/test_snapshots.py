@@ -66,7 +66,7 @@ def test_scenario_screen(snap_compare) -> None:
 
 def test_scenario_verdict(snap_compare) -> None:
     """The lab after the zero-init scenario ran to its end: claim, verdict, advice."""
-    from engine.scenarios import SCENARIOS
+    from engine.lecture.scenarios import SCENARIOS
 
     async def run_scenario(pilot) -> None:
         pilot.app.start_scenario(SCENARIOS["zero_init"])

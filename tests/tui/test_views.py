@@ -11,7 +11,7 @@ from pilot_helpers import CONFIG, SIZE, wait_until
 from rich.console import Console
 from textual.widgets import OptionList, Select, Static
 
-from engine.scenarios import SCENARIOS
+from engine.lecture.scenarios import SCENARIOS
 from tui_nn.app import LabApp
 from tui_nn.screens.depth import DepthScreen
 from tui_nn.screens.gradcheck import GradcheckScreen

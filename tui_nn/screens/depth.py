@@ -3,7 +3,7 @@ histogram at initialization, with no training (CS231n's experiment).
 
 Sources: the lab's own architecture on unit-Gaussian input as wide as its data, or on its
 training data (the run's own initial weights), or one of CS231n's 10-layer, 500-wide
-presets (engine.profiles). The profile is computed on a worker thread (0.5-0.9 s for
+presets (engine.lecture.profiles). The profile is computed on a worker thread (0.5-0.9 s for
 10 x 500), never on the UI thread, and redrawn when the lab's activation or init changes.
 """
 
@@ -21,14 +21,21 @@ from textual.widgets import Footer, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from engine import ExperimentConfig, ModelConfig, Trainer
-from engine.diagnostics import activation_profile
-from engine.profiles import PROFILES, ProfileResult, judge_profile, profile_summary, run_profile
-from engine.scenarios import NOT_OBSERVED, OBSERVED, Verdict
+from engine.lecture.profiles import (
+    PROFILES,
+    ProfileResult,
+    judge_profile,
+    profile_summary,
+    run_profile,
+)
+from engine.lecture.scenarios import NOT_OBSERVED, OBSERVED, Verdict
+from engine.train.diagnostics import activation_profile
+from tui_nn.core.fields import MODEL_FIELDS
 from tui_nn.screens.view import View
-from tui_nn.widgets.config_panels import MODEL_FIELDS, ChoiceSelect
+from tui_nn.widgets.config_panels import ChoiceSelect
 
 BARS = "▁▂▃▄▅▆▇█"
-SAMPLES = 1000  # unit-Gaussian samples, as in engine.profiles
+SAMPLES = 1000  # unit-Gaussian samples, as in engine.lecture.profiles
 BINS = 24  # histogram bins: one character each, so a row fits 80 columns
 NET, DATA = "net", "data"
 SOURCES: dict[str, str] = {

@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from tui_nn.experiments import resolve
+from tui_nn.core.files import resolve
 
 # Does the thing with the resolved path; returns what to tell the user, or raises
 # an exception whose text is shown in the modal.

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from engine import Trainer
-from engine.gradcheck import GOOD, KINK_OK, WRONG, CheckRow, gradcheck
+from engine.nn.gradcheck import GOOD, KINK_OK, WRONG, CheckRow, gradcheck
 from tui_nn.screens.view import View
 
 SAMPLES = 16  # training samples in the checked batch, as `tui-nn gradcheck`

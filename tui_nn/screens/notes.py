@@ -1,4 +1,4 @@
-"""Every lecture notes card (engine.notes.all_cards): activations, then initializers.
+"""Every lecture notes card (engine.lecture.notes.all_cards): activations, then initializers.
 
 Reachable with i from the lab, from the help screen, and from the command palette.
 Cards are plain text (intervals like [0, inf) are literal), shown without markup.
@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from engine.notes import all_cards
+from engine.lecture.notes import all_cards
 from tui_nn.screens.view import View
 from tui_nn.widgets.notes import card_text
 

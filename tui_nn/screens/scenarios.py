@@ -18,7 +18,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine import ExperimentConfig
-from engine.scenarios import SCENARIOS, Scenario
+from engine.lecture.scenarios import SCENARIOS, Scenario
 from tui_nn.screens.view import View
 
 

@@ -1,4 +1,4 @@
-"""Lecture notes cards (engine.notes) in the lab: a compact card beside the activation and
+"""Lecture notes cards (engine.lecture.notes) in the lab: a compact card beside the activation and
 init selectors, and whole cards for the notes screen.
 
 Cards hold literal brackets ("[0, inf)"), so they are rendered as rich Text, never as
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.widgets import Static
 
-from engine.notes import Card, activation_card, init_card
+from engine.lecture.notes import Card, activation_card, init_card
 
 # The card lines a compact card keeps, in order, and how each is labelled there. A short
 # answer is the text up to the first comma, colon, semicolon or bracket.

@@ -13,9 +13,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from engine.advisor import WARNING
-from engine.scenarios import NOT_OBSERVED, OBSERVED
-from tui_nn.runner import Snapshot
+from engine.lecture.advisor import WARNING
+from engine.lecture.scenarios import NOT_OBSERVED, OBSERVED
+from tui_nn.core.runner import Snapshot
 
 STATUS_STYLES: dict[str, str] = {OBSERVED: "bold green", NOT_OBSERVED: "bold red"}
 

@@ -1,7 +1,7 @@
 """The plots panel: one plot visible at a time, chosen by number (keys 1-5).
 
 Redraw cost must not grow with the run: the series are reduced to the plot's width
-(tui_nn.plots), and only the visible plot is redrawn, only when its data changed,
+(tui_nn.charts), and only the visible plot is redrawn, only when its data changed,
 at the rate the app polls the runner but at most every `min_interval` seconds while
 data streams in. A plotext build is pure Python and the runner's thread shares the GIL,
 so each redraw is training time lost; a tab switch, a resize or a new run draw at once.
@@ -20,7 +20,7 @@ from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Static
 from textual_plotext import PlotextPlot
 
-from tui_nn.plots import PLOTS, EvalCache, PlotInput, PlotSpec
+from tui_nn.charts import PLOTS, EvalCache, PlotInput, PlotSpec
 
 MIN_INTERVAL = 0.5  # seconds between redraws while training: twice a second, like the boundary
 

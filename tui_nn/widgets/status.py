@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from textual.widgets import Static
 
-from tui_nn.runner import Snapshot
+from tui_nn.core.runner import Snapshot
 
 STATE_LABELS: dict[str, str] = {
     "idle": "IDLE",

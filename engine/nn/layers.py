@@ -1,0 +1,130 @@
+"""Dense and Maxout layers: functional kernels with explicit caches, thin classes over them.
+
+Weights are laid out (fan_in, fan_out); Maxout's are (fan_in, units, k).
+
+Dense's products are written x.dot(W) rather than x @ W: the same BLAS call on 2-D
+arrays, with about 0.3 µs less NumPy overhead a call, which shows on small batches.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from engine.nn.activations import Activation
+
+Array = np.ndarray
+
+
+def dense_forward(x: Array, W: Array, b: Array) -> Array:
+    z = x.dot(W)  # x @ W
+    z += b  # in place: one new array a layer, not two
+    return z
+
+
+def dense_backward(
+    dz: Array, x: Array, W: Array, dW: Array, db: Array, need_dx: bool = True
+) -> Array | None:
+    """Writes dW and db in place (they are views into the network's flat gradient);
+    returns dx, or None for the first layer, whose dx nobody needs."""
+    np.dot(x.T, dz, out=dW)  # dW = x.T @ dz
+    # db = dz.sum(axis=0), as ones @ dz: a BLAS call, cheaper than NumPy's axis reduction
+    # on small batches, and no slower on big ones.
+    np.dot(ones(dz.shape[0], dz.dtype), dz, out=db)
+    return dz.dot(W.T) if need_dx else None  # dx = dz @ W.T
+
+
+_ONES: dict[tuple[int, np.dtype], Array] = {}
+
+
+def ones(n: int, dtype: np.dtype) -> Array:
+    """np.ones(n, dtype), read-only and kept: sums as products with it recur every step."""
+    vector = _ONES.get((n, dtype))
+    if vector is None:
+        vector = _ONES[(n, dtype)] = np.ones(n, dtype)
+        vector.flags.writeable = False
+    return vector
+
+
+def maxout_forward(x: Array, W: Array, b: Array) -> tuple[Array, Array]:
+    """out[n, u] = max_j (x W[:, u, j] + b[u, j]); returns out and the winning piece."""
+    fan_in, units, k = W.shape
+    z = (x @ W.reshape(fan_in, units * k) + b.reshape(-1)).reshape(-1, units, k)
+    winner = z.argmax(axis=2)
+    out = np.take_along_axis(z, winner[..., None], axis=2)[..., 0]
+    return out, winner
+
+
+def maxout_backward(
+    dout: Array, x: Array, winner: Array, W: Array, dW: Array, db: Array, need_dx: bool = True
+) -> Array | None:
+    """Routes each unit's gradient to its winning piece; dW, db written in place."""
+    fan_in, units, k = W.shape
+    dz = np.zeros((dout.shape[0], units, k), dtype=dout.dtype)
+    np.put_along_axis(dz, winner[..., None], dout[..., None], axis=2)
+    dz2 = dz.reshape(-1, units * k)
+    np.matmul(x.T, dz2, out=dW.reshape(fan_in, units * k))
+    dz2.sum(axis=0, out=db.reshape(units * k))
+    return dz2 @ W.reshape(fan_in, units * k).T if need_dx else None
+
+
+class Layer(Protocol):
+    W: Array
+    b: Array
+    dW: Array
+    db: Array
+    activation: Activation
+    a: Array  # the output of the last forward, after the activation
+
+    @property
+    def units(self) -> int: ...
+
+    def forward(self, x: Array) -> Array: ...
+
+    def backward(self, da: Array, need_dx: bool = True) -> Array | None: ...
+
+
+class Dense:
+    """x -> activation(x W + b)."""
+
+    def __init__(self, W: Array, b: Array, activation: Activation) -> None:
+        self.W, self.b, self.activation = W, b, activation
+        self.dW = np.zeros_like(W)
+        self.db = np.zeros_like(b)
+
+    @property
+    def units(self) -> int:
+        return int(self.W.shape[1])
+
+    def forward(self, x: Array) -> Array:
+        z = dense_forward(x, self.W, self.b)
+        self.x = x
+        self.z = z.copy() if self.activation.needs_input else z
+        self.a = self.activation.forward(z)
+        return self.a
+
+    def backward(self, da: Array, need_dx: bool = True) -> Array | None:
+        dz = self.activation.backward(da, self.z, self.a)
+        return dense_backward(dz, self.x, self.W, self.dW, self.db, need_dx)
+
+
+class Maxout:
+    """x -> max over k affine pieces; the activation after it is the identity."""
+
+    def __init__(self, W: Array, b: Array, activation: Activation) -> None:
+        self.W, self.b, self.activation = W, b, activation
+        self.dW = np.zeros_like(W)
+        self.db = np.zeros_like(b)
+
+    @property
+    def units(self) -> int:
+        return int(self.W.shape[1])
+
+    def forward(self, x: Array) -> Array:
+        self.x = x
+        self.a, self.winner = maxout_forward(x, self.W, self.b)
+        return self.a
+
+    def backward(self, da: Array, need_dx: bool = True) -> Array | None:
+        return maxout_backward(da, self.x, self.winner, self.W, self.dW, self.db, need_dx)

@@ -1,0 +1,208 @@
+"""Optimizers and learning-rate schedules by name, with PyTorch's update rules.
+
+An optimizer turns a gradient into an update `delta` (applied as p -= delta) and keeps
+its state per parameter name. Weight decay is L2 added to the gradient of the weights
+(not the biases), after clipping, as torch.optim does inside step().
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+Array = np.ndarray
+
+
+class OptimizerSettings(Protocol):
+    """The optimizer fields an optimizer reads (engine.config's OptimizerConfig has them);
+    nn does not import the config layer."""
+
+    name: str
+    momentum: float
+    beta1: float
+    beta2: float
+    rho: float
+    eps: float
+    weight_decay: float
+    clip_norm: float
+    schedule: str
+    step_size: int
+    gamma: float
+
+
+class Optimizer:
+    """Base: SGD. Subclasses override `delta`."""
+
+    def __init__(self, config: OptimizerSettings) -> None:
+        self.config = config
+        self.state: dict[str, Array] = {}
+        self.t = 0  # updates done, for Adam's bias correction
+        # Preallocated work arrays, per parameter name. Not state: a checkpoint skips them.
+        self._scratch: dict[str, Array] = {}
+        self._out: Array | None = None  # step_flat's delta, reused every step
+
+    def delta(self, name: str, grad: Array, lr: float, out: Array | None = None) -> Array:
+        """The update for `grad`, written into `out` when given (else a new array)."""
+        return np.multiply(grad, lr, out=out)
+
+    def step(
+        self,
+        params: dict[str, Array],
+        grads: dict[str, Array],
+        lr: float,
+        decay_masks: dict[str, Array] | None = None,
+    ) -> dict[str, Array]:
+        """Update params in place; returns the deltas applied (for update/weight ratios).
+
+        Weight decay applies where decay_masks is 1; without masks, to names ending in
+        ".W". The Trainer uses step_flat, the same update on its one flat vector."""
+        self.t += 1
+        clip = self.config.clip_norm
+        if clip > 0:
+            total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+            if total > clip:
+                scale = clip / (total + 1e-6)
+                grads = {name: g * scale for name, g in grads.items()}
+        decay = self.config.weight_decay
+        deltas = {}
+        for name, p in params.items():
+            g = grads[name]
+            if decay:
+                mask = decay_masks[name] if decay_masks else float(name.endswith(".W"))
+                g = g + (decay * mask) * p
+            d = self.delta(name, g, lr)
+            p -= d
+            deltas[name] = d
+        return deltas
+
+    def step_flat(self, theta: Array, grad: Array, lr: float, decay_mask: Array) -> Array:
+        """step({"theta": theta}, {"theta": grad}, lr, {"theta": decay_mask})["theta"],
+        without the dicts and into a preallocated delta: the Trainer's once-a-step path.
+        The returned delta is overwritten by the next call."""
+        self.t += 1
+        clip = self.config.clip_norm
+        if clip > 0:
+            total = math.sqrt(float(np.vdot(grad, grad)))
+            if total > clip:
+                grad = grad * (clip / (total + 1e-6))
+        decay = self.config.weight_decay
+        if decay:
+            grad = grad + (decay * decay_mask) * theta
+        out = self._out
+        if out is None or out.shape != grad.shape or out.dtype != grad.dtype:
+            out = self._out = np.empty_like(grad)
+        d = self.delta("theta", grad, lr, out)
+        theta -= d
+        return d
+
+    def buffer(self, key: str, like: Array) -> Array:
+        if key not in self.state:
+            self.state[key] = np.zeros_like(like)
+        return self.state[key]
+
+    def scratch(self, name: str, like: Array) -> Array:
+        """A work array shaped like `like`, reused across steps (contents undefined)."""
+        s = self._scratch.get(name)
+        if s is None or s.shape != like.shape or s.dtype != like.dtype:
+            s = self._scratch[name] = np.empty_like(like)
+        return s
+
+
+# Each delta below does the textbook arithmetic in the same order as the one-line form
+# in its comment (so results are bit for bit the same), but through `out=` and a scratch
+# array: on a million-parameter net, fresh temporaries cost more than the arithmetic.
+
+
+class Momentum(Optimizer):
+    def delta(self, name: str, grad: Array, lr: float, out: Array | None = None) -> Array:
+        # buf = mu * buf + grad; delta = lr * buf
+        buf = self.buffer(name + ".momentum", grad)
+        buf *= self.config.momentum
+        buf += grad
+        return np.multiply(buf, lr, out=out)
+
+
+class Nesterov(Optimizer):
+    def delta(self, name: str, grad: Array, lr: float, out: Array | None = None) -> Array:
+        # buf = mu * buf + grad; delta = lr * (grad + mu * buf)
+        mu = self.config.momentum
+        buf = self.buffer(name + ".momentum", grad)
+        buf *= mu
+        buf += grad
+        out = np.multiply(buf, mu, out=out)
+        out += grad
+        out *= lr
+        return out
+
+
+class RMSProp(Optimizer):
+    def delta(self, name: str, grad: Array, lr: float, out: Array | None = None) -> Array:
+        # sq = rho * sq + (1 - rho) * grad^2; delta = lr * grad / (sqrt(sq) + eps)
+        rho = self.config.rho
+        sq = self.buffer(name + ".square_avg", grad)
+        tmp = self.scratch(name, grad)
+        sq *= rho
+        np.multiply(grad, 1.0 - rho, out=tmp)
+        tmp *= grad
+        sq += tmp
+        np.sqrt(sq, out=tmp)
+        tmp += self.config.eps
+        out = np.multiply(grad, lr, out=out)
+        out /= tmp
+        return out
+
+
+class Adam(Optimizer):
+    def delta(self, name: str, grad: Array, lr: float, out: Array | None = None) -> Array:
+        # As torch.optim.Adam:
+        #   m = b1 m + (1 - b1) grad;  v = b2 v + (1 - b2) grad^2
+        #   delta = (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+        b1, b2 = self.config.beta1, self.config.beta2
+        m = self.buffer(name + ".m", grad)
+        v = self.buffer(name + ".v", grad)
+        tmp = self.scratch(name, grad)
+        m *= b1
+        np.multiply(grad, 1.0 - b1, out=tmp)
+        m += tmp
+        v *= b2
+        np.multiply(grad, 1.0 - b2, out=tmp)
+        tmp *= grad
+        v += tmp
+        correction1 = 1.0 - b1**self.t
+        correction2 = 1.0 - b2**self.t
+        denom = np.sqrt(v, out=out)  # the delta's array serves as the denominator first
+        denom *= 1.0 / math.sqrt(correction2)
+        denom += self.config.eps
+        np.multiply(m, lr / correction1, out=tmp)
+        return np.divide(tmp, denom, out=denom)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": Optimizer,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "rmsprop": RMSProp,
+    "adam": Adam,
+}
+
+
+def make_optimizer(config: OptimizerSettings) -> Optimizer:
+    if config.name not in OPTIMIZERS:
+        raise KeyError(f"unknown optimizer {config.name!r}; valid: {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[config.name](config)
+
+
+# Schedules: (base lr, step index from 0, optimizer config, total steps) -> lr at that step.
+Schedule = Callable[[float, int, OptimizerSettings, int], float]
+SCHEDULES: dict[str, Schedule] = {
+    "constant": lambda lr, t, c, total: lr,
+    "step": lambda lr, t, c, total: lr * c.gamma ** (t // c.step_size),
+    "cosine": lambda lr, t, c, total: lr * 0.5 * (1.0 + math.cos(math.pi * min(t, total) / total)),
+}
+
+
+def learning_rate(base: float, t: int, config: OptimizerSettings, total_steps: int) -> float:
+    return float(SCHEDULES[config.schedule](base, t, config, max(total_steps, 1)))

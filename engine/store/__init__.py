@@ -1,0 +1,1 @@
+"""What goes to disk: experiment files as TOML, run directories, atomic writes."""
