@@ -48,6 +48,7 @@ class OptimizerConfig:
     schedule: str = "constant"
     step_size: int = 1000  # step decay: multiply by gamma every step_size steps
     gamma: float = 0.5
+    decay_steps: int = 2000  # cosine: steps to decay over; the rate then stays at 0
 
 
 @dataclass

@@ -105,6 +105,7 @@ RULES: dict[str, Check] = {
     "optimizer.schedule": one_of(CHOICES["optimizer.schedule"]),
     "optimizer.step_size": whole(1, 10**9),
     "optimizer.gamma": number(0.0, 1.0, lo_open=True),
+    "optimizer.decay_steps": whole(1, 10**9),
     "training.batch_size": whole(1, 1_000_000),
     "training.steps": whole(1, 10**9),
     "training.eval_every": whole(0, 10**9),

@@ -80,6 +80,16 @@ class Layer(Protocol):
     @property
     def units(self) -> int: ...
 
+    @property
+    def pieces(self) -> int:
+        """Affine pieces per unit: 1 for Dense, k for Maxout (k times the parameters)."""
+        ...
+
+    def local_gradient(self) -> Array:
+        """da/dz of the last forward, per sample and unit: what backprop multiplies by at
+        each unit (0 where a ReLU is off or a tanh saturated). A new array."""
+        ...
+
     def forward(self, x: Array) -> Array: ...
 
     def backward(self, da: Array, need_dx: bool = True) -> Array | None: ...
@@ -96,6 +106,13 @@ class Dense:
     @property
     def units(self) -> int:
         return int(self.W.shape[1])
+
+    @property
+    def pieces(self) -> int:
+        return 1
+
+    def local_gradient(self) -> Array:
+        return self.activation.backward(np.ones_like(self.a), self.z, self.a)
 
     def forward(self, x: Array) -> Array:
         z = dense_forward(x, self.W, self.b)
@@ -120,6 +137,14 @@ class Maxout:
     @property
     def units(self) -> int:
         return int(self.W.shape[1])
+
+    @property
+    def pieces(self) -> int:
+        return int(self.W.shape[2])
+
+    def local_gradient(self) -> Array:
+        # The winning piece passes its gradient unchanged: the max is the identity on it.
+        return np.ones_like(self.a)
 
     def forward(self, x: Array) -> Array:
         self.x = x

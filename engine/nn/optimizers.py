@@ -31,6 +31,7 @@ class OptimizerSettings(Protocol):
     schedule: str
     step_size: int
     gamma: float
+    decay_steps: int
 
 
 class Optimizer:

@@ -114,6 +114,10 @@ class History:
         self._n_raw = 0
         self._levels: list[_Level] = []  # levels[0] is level 1; allocated when first needed
         self._length = 0
+        # The first row, kept exactly for the whole run: coarsening merges it into ever
+        # larger buckets, and "where the run started" must not drift with them.
+        self._first_step = 0
+        self._first_row = np.zeros(self._n_cols)
 
     # ------------------------------------------------------------------ writing
 
@@ -122,6 +126,8 @@ class History:
         if len(values) != self._n_cols:  # numpy would broadcast a single value silently
             raise ValueError(f"expected {self._n_cols} values, got {len(values)}")
         n = self._n_raw
+        if self._length == 0:
+            self._first_step, self._first_row = step, np.array(values, dtype=np.float64)
         self._raw[n] = values
         self._raw_steps[n] = step
         self._n_raw = n + 1
@@ -170,6 +176,17 @@ class History:
             return None
         row = self._raw[self._n_raw - 1]
         return {name: float(row[i]) for i, name in enumerate(self.columns)}
+
+    def first(self) -> dict[str, float] | None:
+        """The first row ever appended, exactly, however coarse the history has become;
+        None before the first append."""
+        if self._length == 0:
+            return None
+        return {name: float(v) for name, v in zip(self.columns, self._first_row, strict=True)}
+
+    @property
+    def first_step(self) -> int:
+        return self._first_step
 
     def _column(self, col: int | slice) -> list[np.ndarray]:
         """All buckets oldest first as [first, last, count, sum, min, max] for col."""
@@ -262,6 +279,8 @@ class History:
             "meta": np.array([self.capacity, self.max_levels, self._length], np.int64),
             "raw_steps": self._raw_steps[: self._n_raw].copy(),
             "raw": self._raw[: self._n_raw].copy(),
+            "first_step": np.array([self._first_step], np.int64),
+            "first_row": self._first_row.reshape(1, -1).copy(),
         }
         for i, level in enumerate(self._levels):
             for name, a in zip(_Level.FIELDS, level.arrays(), strict=True):
@@ -276,6 +295,12 @@ class History:
         history._n_raw = len(state["raw_steps"])
         history._raw_steps[: history._n_raw] = state["raw_steps"]
         history._raw[: history._n_raw] = state["raw"]
+        if "first_row" in state:
+            history._first_step = int(state["first_step"][0])
+            history._first_row = np.array(state["first_row"][0], dtype=np.float64)
+        elif length:  # a checkpoint from before the first row was kept: its oldest bucket
+            first, _, count, total, _, _ = history._column(slice(None))
+            history._first_step, history._first_row = int(first[0]), total[0] / count[0]
         while f"level{len(history._levels) + 1}.first" in state:
             prefix = f"level{len(history._levels) + 1}."
             level = _Level(capacity, history._n_cols)

@@ -456,6 +456,8 @@ def _rng_state(text: str, like: np.random.Generator) -> dict[str, Any]:
 # dtype kind and dimensions of each History.state() array; levels repeat the level fields.
 _HISTORY_ARRAYS = {
     "columns": ("U", 1),
+    "first_step": ("i", 1),
+    "first_row": ("f", 2),
     "meta": ("i", 1),
     "raw_steps": ("i", 1),
     "raw": ("f", 2),
@@ -468,7 +470,8 @@ _HISTORY_ARRAYS = {
 }
 
 
-_TOP_ARRAYS = ("columns", "meta", "raw_steps", "raw")
+_TOP_ARRAYS = ("columns", "meta", "raw_steps", "raw", "first_step", "first_row")
+_REQUIRED_ARRAYS = ("columns", "meta", "raw_steps", "raw")
 
 
 def _history_from(arrays: Mapping[str, Array], like: History) -> History:
@@ -476,7 +479,7 @@ def _history_from(arrays: Mapping[str, Array], like: History) -> History:
     hostile capacity must not make us allocate terabytes."""
     prefix = "history."
     state = {key[len(prefix) :]: value for key, value in arrays.items() if key.startswith(prefix)}
-    for key in _TOP_ARRAYS:
+    for key in _REQUIRED_ARRAYS:
         if key not in state:
             raise CheckpointError(f"history.{key}: missing")
     levels = [f"level{i}." for i in range(1, like.max_levels + 1)]
