@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 
 from engine import ExperimentConfig, Trainer
+from engine.config import FIELDS, Setting
 from engine.store.toml import save_config
-from tui_nn.cli import build_parser, config_from_args, main
+from tui_nn.cli import build_parser, config_from_args, given_options, main
+from tui_nn.cli.options import OPTIONS
 
 TUI_NN = Path(sys.executable).parent / "tui-nn"
 SMALL = ["--steps", "120", "--eval-every", "40", "--batch-size", "40"]
@@ -93,6 +95,62 @@ def test_config_opens_the_lab_on_it(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     save_config(ExperimentConfig.from_dict({"model": {"activation": "sigmoid"}}), exp)
     assert main(["--config", str(exp), "--seed", "3"]) == 0
     assert seen[0].model.activation == "sigmoid" and seen[0].training.seed == 3
+
+
+# The options of today's command line: their names do not change.
+FLAGS = [
+    *("--dataset", "--classes", "--noise", "--samples", "--train-fraction", "--standardize"),
+    *("--data", "--target", "--hidden", "--activation", "--leaky-slope", "--elu-alpha"),
+    *("--maxout-k", "--init", "--init-scale", "--bias-init", "--bias-value", "--loss"),
+    *("--optimizer", "--lr", "--momentum", "--beta1", "--beta2", "--rho", "--eps"),
+    *("--weight-decay", "--clip-norm", "--schedule", "--step-size", "--gamma", "--decay-steps"),
+    *("--batch-size", "--seed", "--steps", "--eval-every", "--dtype", "--memory-budget-mb"),
+]
+
+
+def test_the_options_are_the_schemas_flags() -> None:
+    assert list(OPTIONS) == FLAGS
+    assert {s.key for s in OPTIONS.values()} == {k for k, s in FIELDS.items() if s.flag}
+
+
+def other_value(field: Setting) -> tuple[list[str], Any]:
+    """Command-line words that set the field to a valid value other than its default."""
+    flag, default = str(field.flag), field.default
+    if field.kind == "bool":
+        return [f"--no-{flag[2:]}" if default else flag], not default
+    if field.kind == "widths":
+        return [flag, "3,2"], [3, 2]
+    if field.kind == "choice":
+        assert field.choices is not None
+        value: Any = next(name for name in field.choices() if name != default)
+    elif field.kind == "int":
+        value = default + 1
+    elif field.kind == "float":
+        value = default / 2 if default else 0.5
+    else:
+        value = os.path.abspath("points.csv") if field.kind == "path" else "label"
+    return [flag, str(value)], value
+
+
+@pytest.mark.parametrize("flag", FLAGS)
+def test_every_option_sets_its_field(flag: str) -> None:
+    field = OPTIONS[flag]
+    words, value = other_value(field)
+    args = build_parser().parse_args(["train", *words])
+    assert given_options(args) == [flag]
+    config = config_from_args(args)
+    assert field.value_in(config) == value
+    changed = [k for k, f in FIELDS.items() if f.value_in(config) != f.default]
+    assert changed == [field.key]
+
+
+def test_help_says_what_each_option_is_allows_and_defaults_to() -> None:
+    text = " ".join(build_parser().format_help().split())  # as if argparse did not wrap
+    for flag, field in OPTIONS.items():
+        metavar = "" if field.kind == "bool" else f" {field.metavar}"
+        assert f"{flag}{metavar} " in text
+        assert " ".join(field.summary().split()) in text, flag
+    assert "cosine schedule: steps to decay to 0 over" in text
 
 
 def test_scenarios_subcommand_is_wired() -> None:

@@ -1,9 +1,13 @@
-"""The experiment config: one declarative schema, its validation and its dict round trip."""
+"""The experiment config: one declarative schema (engine.config.sections declares every field
+once), its validation, its dict round trip and its generated reference."""
 
+from engine.config.experiment import ExperimentConfig
+from engine.config.schema import Setting
 from engine.config.sections import (
+    FIELDS,
+    LIVE_FIELDS,
     SECTIONS,
     DataConfig,
-    ExperimentConfig,
     ModelConfig,
     OptimizerConfig,
     TrainingConfig,
@@ -11,11 +15,14 @@ from engine.config.sections import (
 from engine.errors import ConfigError
 
 __all__ = [
+    "FIELDS",
+    "LIVE_FIELDS",
     "SECTIONS",
     "ConfigError",
     "DataConfig",
     "ExperimentConfig",
     "ModelConfig",
     "OptimizerConfig",
+    "Setting",
     "TrainingConfig",
 ]

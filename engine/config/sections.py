@@ -1,64 +1,320 @@
-"""Experiment configuration: dataclasses, validation and dict round trip."""
+"""Every config field, declared once: type, default, what is allowed (names read live from
+the registries), help, command-line flag, lab label, where it applies, whether it is live.
+
+The lab shows a panel's fields in the order of SECTIONS, then of declaration.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from dataclasses import dataclass
 
-from engine.errors import ConfigError
+from engine.config.schema import (
+    Number,
+    Setting,
+    Whole,
+    Widths,
+    setting,
+    settings_of,
+    unless,
+    when,
+    when_one_of,
+)
+from engine.data.datasets import DATASETS
+from engine.nn.activations import ACTIVATIONS
+from engine.nn.initializers import INITIALIZERS
+from engine.nn.losses import LOSSES
+from engine.nn.optimizers import OPTIMIZERS, SCHEDULES
+
+NO_FILE = when("data.path", "")
+HAS_FILE = unless("data.path", "")
+
+
+def _sets_with_classes() -> list[str]:
+    return [name for name, spec in DATASETS.items() if spec.takes_n_classes]
 
 
 @dataclass
 class DataConfig:
-    name: str = "spiral"
-    n_samples: int = 300
-    noise: float = 0.1
-    n_classes: int = 3  # spiral and gaussians; the other sets fix their own
-    train_fraction: float = 0.8
-    standardize: bool = True
-    path: str = ""  # a CSV or NPZ file; empty means the named synthetic set
-    target: str = ""  # CSV column holding the label; empty means the last one
+    name: str = setting(
+        "spiral",
+        "the synthetic data set",
+        choices=lambda: list(DATASETS),
+        flag="--dataset",
+        label="dataset",
+        when=NO_FILE,
+    )
+    n_classes: int = setting(
+        3,
+        "classes of a synthetic set that takes a count; the others fix their own",
+        rule=Whole(2, 10),
+        flag="--classes",
+        label="classes",
+        when=when_one_of("data.name", _sets_with_classes) & NO_FILE,
+    )
+    noise: float = setting(
+        0.1,
+        "noise of the synthetic set",
+        rule=Number(0.0, 10.0),
+        flag="--noise",
+        label="noise",
+        when=NO_FILE,
+    )
+    n_samples: int = setting(
+        300,
+        "samples in the synthetic set, before the split",
+        rule=Whole(4, 1_000_000),
+        flag="--samples",
+        label="samples",
+        when=NO_FILE,
+    )
+    train_fraction: float = setting(
+        0.8,
+        "share of the samples to train on; the rest validate",
+        rule=Number(0.0, 1.0, lo_open=True, hi_open=True),
+        flag="--train-fraction",
+        label="train frac",
+    )
+    standardize: bool = setting(
+        True,
+        "scale each input to mean 0 and std 1, measured on the training split",
+        flag="--standardize",
+    )
+    path: str = setting(
+        "",
+        "a CSV or NPZ file to train on; empty: the synthetic set",
+        kind="path",
+        flag="--data",
+        label="file",
+    )
+    target: str = setting(
+        "",
+        "the CSV column that holds the label; empty: the last column",
+        flag="--target",
+        label="target col",
+        when=HAS_FILE,
+    )
 
 
 @dataclass
 class ModelConfig:
-    hidden: list[int] = field(default_factory=lambda: [16, 16])
-    activation: str = "relu"
-    leaky_slope: float = 0.01
-    elu_alpha: float = 1.0
-    maxout_k: int = 2
-    init: str = "he_normal"
-    init_scale: float = 0.01  # std of "normal", limit of "uniform", value of "constant"
-    bias_init: str = "zeros"
-    bias_value: float = 0.0
-    loss: str = "auto"  # auto: softmax cross-entropy to classify, MSE to regress
+    # setting() gives a list default a default_factory; ruff cannot see through the call.
+    hidden: list[int] = setting(
+        [16, 16],
+        "hidden-layer widths; empty: no hidden layer (a single neuron)",
+        rule=Widths(layers=64, width=16384),
+        flag="--hidden",
+        label="hidden",
+    )
+    activation: str = setting(
+        "relu",
+        "the hidden layers' activation",
+        choices=lambda: list(ACTIVATIONS),
+        flag="--activation",
+        label="activation",
+    )
+    leaky_slope: float = setting(
+        0.01,
+        "leaky ReLU's slope for negative inputs",
+        rule=Number(0.0, 1.0),
+        flag="--leaky-slope",
+        label="slope",
+        when=when("model.activation", "leaky_relu"),
+    )
+    elu_alpha: float = setting(
+        1.0,
+        "ELU tends to -alpha for large negative inputs",
+        rule=Number(0.0, 100.0, lo_open=True),
+        flag="--elu-alpha",
+        label="alpha",
+        when=when("model.activation", "elu"),
+    )
+    maxout_k: int = setting(
+        2,
+        "pieces of each maxout unit (k times the weights of a dense layer)",
+        rule=Whole(2, 16),
+        flag="--maxout-k",
+        label="k",
+        when=when("model.activation", "maxout"),
+    )
+    init: str = setting(
+        "he_normal",
+        "the weights' initialization",
+        choices=lambda: list(INITIALIZERS),
+        flag="--init",
+        label="init",
+    )
+    init_scale: float = setting(
+        0.01,
+        "std of normal, limit of uniform, value of constant",
+        rule=Number(0.0, 1e3),
+        flag="--init-scale",
+        label="scale",
+        when=when("model.init", "normal", "uniform", "constant"),
+    )
+    bias_init: str = setting(
+        "zeros",
+        "the biases' initialization",
+        choices=lambda: ["zeros", "constant"],
+        flag="--bias-init",
+    )
+    bias_value: float = setting(
+        0.0,
+        "every bias's initial value",
+        rule=Number(-1e3, 1e3),
+        flag="--bias-value",
+        when=when("model.bias_init", "constant"),
+    )
+    loss: str = setting(
+        "auto",
+        "the loss; auto: softmax cross-entropy to classify, MSE to regress",
+        choices=lambda: ["auto", *LOSSES],
+        flag="--loss",
+    )
 
 
 @dataclass
 class OptimizerConfig:
-    name: str = "adam"
-    lr: float = 0.01
-    momentum: float = 0.9  # momentum and nesterov
-    beta1: float = 0.9
-    beta2: float = 0.999
-    rho: float = 0.99  # RMSProp's decay, PyTorch's alpha
-    eps: float = 1e-8
-    weight_decay: float = 0.0  # L2 on weights, added to the gradient
-    clip_norm: float = 0.0  # clip by global norm; 0 turns it off
-    schedule: str = "constant"
-    step_size: int = 1000  # step decay: multiply by gamma every step_size steps
-    gamma: float = 0.5
-    decay_steps: int = 2000  # cosine: steps to decay over; the rate then stays at 0
+    name: str = setting(
+        "adam",
+        "the update rule",
+        choices=lambda: list(OPTIMIZERS),
+        flag="--optimizer",
+        label="optimizer",
+    )
+    lr: float = setting(
+        0.01,
+        "the base learning rate; the schedule scales it",
+        rule=Number(0.0, 1e3, lo_open=True),
+        flag="--lr",
+        label="lr",
+        live=True,
+    )
+    momentum: float = setting(
+        0.9,
+        "the velocity's decay",
+        rule=Number(0.0, 1.0, hi_open=True),
+        flag="--momentum",
+        label="momentum",
+        when=when("optimizer.name", "momentum", "nesterov"),
+    )
+    beta1: float = setting(
+        0.9,
+        "Adam's decay of the gradient's mean",
+        rule=Number(0.0, 1.0, hi_open=True),
+        flag="--beta1",
+        when=when("optimizer.name", "adam"),
+    )
+    beta2: float = setting(
+        0.999,
+        "Adam's decay of the squared gradient's mean",
+        rule=Number(0.0, 1.0, hi_open=True),
+        flag="--beta2",
+        when=when("optimizer.name", "adam"),
+    )
+    rho: float = setting(
+        0.99,
+        "RMSProp's decay of the squared gradient's mean, PyTorch's alpha",
+        rule=Number(0.0, 1.0, hi_open=True),
+        flag="--rho",
+        when=when("optimizer.name", "rmsprop"),
+    )
+    eps: float = setting(
+        1e-8,
+        "added to the root mean square before dividing by it",
+        rule=Number(0.0, 1.0, lo_open=True),
+        flag="--eps",
+        when=when("optimizer.name", "rmsprop", "adam"),
+    )
+    weight_decay: float = setting(
+        0.0,
+        "L2 penalty on the weights (not the biases), added to the gradient",
+        rule=Number(0.0, 1e3),
+        flag="--weight-decay",
+        label="L2",
+    )
+    clip_norm: float = setting(
+        0.0,
+        "clip the gradient to this global norm; 0: no clipping",
+        rule=Number(0.0),
+        flag="--clip-norm",
+    )
+    schedule: str = setting(
+        "constant",
+        "how the learning rate changes with the steps",
+        choices=lambda: list(SCHEDULES),
+        flag="--schedule",
+        label="schedule",
+    )
+    step_size: int = setting(
+        1000,
+        "step schedule: multiply the rate by gamma every step_size steps",
+        rule=Whole(1, 10**9),
+        flag="--step-size",
+        label="every",
+        when=when("optimizer.schedule", "step"),
+    )
+    gamma: float = setting(
+        0.5,
+        "step schedule: the factor applied every step_size steps",
+        rule=Number(0.0, 1.0, lo_open=True),
+        flag="--gamma",
+        label="gamma",
+        when=when("optimizer.schedule", "step"),
+    )
+    decay_steps: int = setting(
+        2000,
+        "cosine schedule: steps to decay to 0 over, then 0 (the step budget does not move it)",
+        rule=Whole(1, 10**9),
+        flag="--decay-steps",
+        label="decay steps",
+        when=when("optimizer.schedule", "cosine"),
+    )
 
 
 @dataclass
 class TrainingConfig:
-    batch_size: int = 64
-    steps: int = 2000
-    eval_every: int = 50
-    seed: int = 0
-    dtype: str = "float32"
-    memory_budget_mb: float = 1024.0
+    batch_size: int = setting(
+        64,
+        "samples in each minibatch",
+        rule=Whole(1, 1_000_000),
+        flag="--batch-size",
+        label="batch",
+        panel="optimizer",
+    )
+    seed: int = setting(
+        0,
+        "seeds the data, the initial weights and the minibatch order",
+        rule=Whole(0, 2**63 - 1),
+        flag="--seed",
+        label="seed",
+        panel="optimizer",
+    )
+    steps: int = setting(
+        2000,
+        "the step budget: training stops after this many steps",
+        rule=Whole(1, 10**9),
+        flag="--steps",
+        label="steps",
+        panel="optimizer",
+    )
+    eval_every: int = setting(
+        50,
+        "steps between evaluations on the whole training and validation sets; 0: none",
+        rule=Whole(0, 10**9),
+        flag="--eval-every",
+    )
+    dtype: str = setting(
+        "float32",
+        "the floating-point type of training; gradient checks always use float64",
+        choices=lambda: ["float32", "float64"],
+        flag="--dtype",
+    )
+    memory_budget_mb: float = setting(
+        1024.0,
+        "refuse a network whose arrays would need more memory than this, in MiB",
+        rule=Number(0.0, 1e6, lo_open=True),
+        flag="--memory-budget-mb",
+    )
 
 
 SECTIONS: dict[str, type] = {
@@ -68,91 +324,10 @@ SECTIONS: dict[str, type] = {
     "training": TrainingConfig,
 }
 
+# Every field by its key ("optimizer.lr"), in the order of SECTIONS, then of declaration.
+FIELDS: dict[str, Setting] = {
+    s.key: s for section, cls in SECTIONS.items() for s in settings_of(section, cls)
+}
 
-@dataclass
-class ExperimentConfig:
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    training: TrainingConfig = field(default_factory=TrainingConfig)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> ExperimentConfig:
-        """Build and validate; unknown keys and wrong types raise ConfigError."""
-        if not isinstance(raw, dict):
-            raise ConfigError("config", "must be a table of sections")
-        unknown = sorted(set(raw) - set(SECTIONS))
-        if unknown:
-            raise ConfigError(unknown[0], f"unknown section; allowed: {', '.join(SECTIONS)}")
-        parts = {
-            name: _section_from_dict(name, kind, raw.get(name, {}))
-            for name, kind in SECTIONS.items()
-        }
-        config = cls(**parts)
-        config.validate()
-        return config
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def with_changes(self, **sections: dict[str, Any]) -> ExperimentConfig:
-        """A validated copy with some fields changed, e.g. with_changes(optimizer={"lr": 0.1})."""
-        merged = self.to_dict()
-        for name, values in sections.items():
-            if name not in SECTIONS:
-                raise ConfigError(name, f"unknown section; allowed: {', '.join(SECTIONS)}")
-            if not isinstance(values, dict):
-                raise ConfigError(name, "must be a table of fields")
-            merged[name].update(values)
-        return ExperimentConfig.from_dict(merged)
-
-    def validate(self) -> None:
-        from engine.config.validation import validate  # validation needs these classes
-
-        validate(self)
-
-
-def _section_from_dict(section: str, kind: type, raw: Any) -> Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(section, "must be a table of fields")
-    known = {f.name: f for f in fields(kind)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise ConfigError(f"{section}.{unknown[0]}", f"unknown field; allowed: {', '.join(known)}")
-    values = {}
-    default = kind()
-    for name, value in raw.items():
-        values[name] = _coerce(f"{section}.{name}", getattr(default, name), value)
-    return replace(default, **values)
-
-
-def _coerce(name: str, default: Any, value: Any) -> Any:
-    """Accept a value of the default's type (ints for floats too); refuse the rest."""
-    if isinstance(default, bool):
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(name, f"must be true or false, got {value!r}")
-    if isinstance(default, int):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise ConfigError(name, f"must be a whole number, got {value!r}")
-    if isinstance(default, float):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            try:
-                return float(value)
-            except OverflowError:
-                raise ConfigError(name, f"is too large: {value!r}") from None
-        raise ConfigError(name, f"must be a number, got {value!r}")
-    if isinstance(default, str):
-        if isinstance(value, str):
-            return value
-        raise ConfigError(name, f"must be a string, got {value!r}")
-    if isinstance(default, list):
-        if isinstance(value, (list, tuple)) and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value
-        ):
-            return list(value)
-        raise ConfigError(name, f"must be a list of whole numbers, got {value!r}")
-    raise ConfigError(name, "is not a configurable field")
+# The fields a running run takes without starting over.
+LIVE_FIELDS: frozenset[str] = frozenset(key for key, s in FIELDS.items() if s.live)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from engine.config import ConfigError, ExperimentConfig
 from engine.store.atomic import atomic_write_text
@@ -31,9 +32,17 @@ def config_from_toml(text: str, source: str = "config") -> ExperimentConfig:
         # The message already says "(at line L, column C)".
         raise ConfigError(source, f"not valid TOML: {error}") from None
     try:
-        return ExperimentConfig.from_dict(raw)
+        return _cosine_horizon(raw, ExperimentConfig.from_dict(raw))
     except ConfigError as error:
         raise ConfigError(f"{source}: {error.field}", error.reason) from None
+
+
+def _cosine_horizon(raw: dict[str, Any], config: ExperimentConfig) -> ExperimentConfig:
+    """A cosine schedule decayed over training.steps before optimizer.decay_steps existed: a
+    file without decay_steps keeps the horizon it had, so an old run resumes unchanged."""
+    if config.optimizer.schedule != "cosine" or "decay_steps" in raw.get("optimizer", {}):
+        return config
+    return config.with_changes(optimizer={"decay_steps": config.training.steps})
 
 
 def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:

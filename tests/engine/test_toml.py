@@ -138,3 +138,27 @@ def test_atomic_write_failure_keeps_the_old_file(
 def test_written_files_are_readable_by_others(tmp_path: Path) -> None:
     atomic_write_text(tmp_path / "x.toml", "a = 1\n")
     assert (tmp_path / "x.toml").stat().st_mode & 0o044 == 0o044
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "training", "decay_steps"),
+    [
+        ('schedule = "cosine"\n', "steps = 500\n", 500),  # an old file: its own budget
+        ('schedule = "cosine"\n', "", 2000),  # no budget either: the default budget
+        ('schedule = "cosine"\ndecay_steps = 300\n', "steps = 500\n", 300),  # said: kept
+        ('schedule = "step"\n', "steps = 500\n", 2000),  # no cosine: the default
+    ],
+    ids=["old-cosine", "old-cosine-default-budget", "decay-steps-given", "step-schedule"],
+)
+def test_a_cosine_file_without_decay_steps_keeps_its_horizon(
+    tmp_path: Path, optimizer: str, training: str, decay_steps: int
+) -> None:
+    """Before optimizer.decay_steps, cosine decayed over training.steps: an old run keeps
+    the schedule it had when it resumes, whatever budget it resumes with."""
+    path = tmp_path / "config.toml"
+    path.write_text(f"[optimizer]\n{optimizer}\n[training]\n{training}")
+    config = load_config(path)
+    assert config.optimizer.decay_steps == decay_steps
+    resumed = config.with_changes(training={"steps": 4000})  # as --resume --steps 4000 does
+    assert resumed.optimizer.decay_steps == decay_steps
+    assert load_config(path) == config_from_toml(config_to_toml(config))  # and it is saved

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine import ExperimentConfig
+from engine.config import FIELDS, Setting
 from engine.store.toml import load_config
 
 
@@ -22,43 +23,17 @@ def widths(text: str) -> list[int]:
         ) from None
 
 
-# Command-line option -> (config field, parser). Every engine option is reachable.
-OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "--dataset": ("data.name", str),
-    "--samples": ("data.n_samples", int),
-    "--noise": ("data.noise", float),
-    "--classes": ("data.n_classes", int),
-    "--train-fraction": ("data.train_fraction", float),
-    "--data": ("data.path", str),
-    "--target": ("data.target", str),
-    "--hidden": ("model.hidden", widths),
-    "--activation": ("model.activation", str),
-    "--leaky-slope": ("model.leaky_slope", float),
-    "--elu-alpha": ("model.elu_alpha", float),
-    "--maxout-k": ("model.maxout_k", int),
-    "--init": ("model.init", str),
-    "--init-scale": ("model.init_scale", float),
-    "--bias-init": ("model.bias_init", str),
-    "--bias-value": ("model.bias_value", float),
-    "--loss": ("model.loss", str),
-    "--optimizer": ("optimizer.name", str),
-    "--lr": ("optimizer.lr", float),
-    "--momentum": ("optimizer.momentum", float),
-    "--beta1": ("optimizer.beta1", float),
-    "--beta2": ("optimizer.beta2", float),
-    "--rho": ("optimizer.rho", float),
-    "--eps": ("optimizer.eps", float),
-    "--weight-decay": ("optimizer.weight_decay", float),
-    "--clip-norm": ("optimizer.clip_norm", float),
-    "--schedule": ("optimizer.schedule", str),
-    "--step-size": ("optimizer.step_size", int),
-    "--gamma": ("optimizer.gamma", float),
-    "--batch-size": ("training.batch_size", int),
-    "--steps": ("training.steps", int),
-    "--eval-every": ("training.eval_every", int),
-    "--seed": ("training.seed", int),
-    "--dtype": ("training.dtype", str),
-    "--memory-budget-mb": ("training.memory_budget_mb", float),
+# Every config field with a command-line option, by its option (declared in the schema).
+OPTIONS: dict[str, Setting] = {s.flag: s for s in FIELDS.values() if s.flag}
+
+# How the text of an option is read, by the field's kind (a bool field is a pair of flags).
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "int": int,
+    "float": float,
+    "widths": widths,
+    "choice": str,
+    "path": str,
+    "text": str,
 }
 
 
@@ -71,31 +46,39 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="a TOML experiment file; the options below override it",
     )
-    for flag, (field, kind) in OPTIONS.items():
-        group.add_argument(
-            flag,
-            type=kind,
-            default=argparse.SUPPRESS,
-            metavar=field.split(".")[1].upper(),
-            help=f"sets {field}",
-        )
+    for flag, field in OPTIONS.items():
+        text = field.summary().replace("%", "%%")  # argparse formats help with %
+        if field.kind == "bool":
+            group.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text
+            )
+        else:
+            group.add_argument(
+                flag,
+                type=PARSERS[field.kind],
+                default=argparse.SUPPRESS,
+                metavar=field.metavar,
+                help=text,
+            )
+
+
+def _dest(flag: str) -> str:
+    return flag[2:].replace("-", "_")
 
 
 def given_options(args: argparse.Namespace) -> list[str]:
     """The experiment options on the command line (SUPPRESS leaves the others unset)."""
-    flags = ["--config", *OPTIONS]
-    return [flag for flag in flags if hasattr(args, flag[2:].replace("-", "_"))]
+    return [flag for flag in ["--config", *OPTIONS] if hasattr(args, _dest(flag))]
 
 
 def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     """Defaults, then the --config file, then the options given; raises ConfigError."""
     file = getattr(args, "config", None)
     raw: dict[str, dict[str, Any]] = load_config(file).to_dict() if file else {}
-    for flag, (field, _) in OPTIONS.items():
-        value = getattr(args, flag[2:].replace("-", "_"), None)
+    for flag, field in OPTIONS.items():
+        value = getattr(args, _dest(flag), None)
         if value is not None:
-            section, key = field.split(".")
-            raw.setdefault(section, {})[key] = value
+            raw.setdefault(field.section, {})[field.name] = value
     data_path = raw.get("data", {}).get("path")
     if data_path:
         # Absolute, so a run's config.toml finds the data from any working directory.

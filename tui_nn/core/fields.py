@@ -1,5 +1,6 @@
-"""The config fields as the lab edits them: how a field's text parses, how its value is
-shown, and when it applies. UI-free: the panels in tui_nn.widgets draw these."""
+"""The config fields as the lab edits them: how a field's text parses and its value shows.
+Which fields, their labels, panels, choices and relevance come from the schema
+(engine.config.FIELDS). UI-free: the panels in tui_nn.widgets draw these."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import ExperimentConfig
-from engine.config.validation import CHOICES  # the engine's registries: one source of truth
+from engine.config import FIELDS, Setting
 
 Relevance = Callable[[ExperimentConfig], bool]
 
@@ -105,73 +106,24 @@ FORMATTERS: dict[str, Callable[[Any], str]] = {
 }
 
 
-def _takes_classes(config: ExperimentConfig) -> bool:
-    from engine.data.datasets import DATASETS
-
-    spec = DATASETS.get(config.data.name)
-    return bool(spec and spec.takes_n_classes) and not config.data.path
-
-
-def _no_file(config: ExperimentConfig) -> bool:
-    return not config.data.path
-
-
-def _has_file(config: ExperimentConfig) -> bool:
-    return bool(config.data.path)
+def spec_of(field: Setting) -> FieldSpec:
+    """The lab's view of a schema field."""
+    return FieldSpec(
+        field.section,
+        field.name,
+        field.label or field.name,
+        field.kind,
+        field.choices,
+        relevant=field.when,
+    )
 
 
-def _activation_in(*names: str) -> Relevance:
-    return lambda config: config.model.activation in names
+def panel_fields(panel: str) -> tuple[FieldSpec, ...]:
+    """The fields the schema puts in a panel, in the schema's order."""
+    return tuple(spec_of(f) for f in FIELDS.values() if f.label and f.panel == panel)
 
 
-def _init_in(*names: str) -> Relevance:
-    return lambda config: config.model.init in names
-
-
-def _optimizer_in(*names: str) -> Relevance:
-    return lambda config: config.optimizer.name in names
-
-
-def _schedule_in(*names: str) -> Relevance:
-    return lambda config: config.optimizer.schedule in names
-
-
-DATA_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("data", "name", "dataset", "choice", CHOICES["data.name"], relevant=_no_file),
-    FieldSpec("data", "n_classes", "classes", "int", relevant=_takes_classes),
-    FieldSpec("data", "noise", "noise", "float", relevant=_no_file),
-    FieldSpec("data", "n_samples", "samples", "int", relevant=_no_file),
-    FieldSpec("data", "train_fraction", "train frac", "float"),
-    # A CSV or NPZ file instead of a synthetic set; empty: the dataset above.
-    FieldSpec("data", "path", "file", "path"),
-    FieldSpec("data", "target", "target col", "text", relevant=_has_file),
-)
-
-MODEL_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("model", "hidden", "hidden", "widths"),
-    FieldSpec("model", "activation", "activation", "choice", CHOICES["model.activation"]),
-    FieldSpec("model", "leaky_slope", "slope", "float", relevant=_activation_in("leaky_relu")),
-    FieldSpec("model", "elu_alpha", "alpha", "float", relevant=_activation_in("elu")),
-    FieldSpec("model", "maxout_k", "k", "int", relevant=_activation_in("maxout")),
-    FieldSpec("model", "init", "init", "choice", CHOICES["model.init"]),
-    FieldSpec(
-        "model", "init_scale", "scale", "float", relevant=_init_in("normal", "uniform", "constant")
-    ),
-)
-
-OPTIMIZER_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("optimizer", "name", "optimizer", "choice", CHOICES["optimizer.name"]),
-    FieldSpec("optimizer", "lr", "lr", "float"),
-    FieldSpec(
-        "optimizer", "momentum", "momentum", "float", relevant=_optimizer_in("momentum", "nesterov")
-    ),
-    FieldSpec("training", "batch_size", "batch", "int"),
-    FieldSpec("optimizer", "weight_decay", "L2", "float"),
-    FieldSpec("optimizer", "schedule", "schedule", "choice", CHOICES["optimizer.schedule"]),
-    FieldSpec("optimizer", "step_size", "every", "int", relevant=_schedule_in("step")),
-    FieldSpec("optimizer", "gamma", "gamma", "float", relevant=_schedule_in("step")),
-    FieldSpec("training", "seed", "seed", "int"),
-    FieldSpec("training", "steps", "steps", "int"),
-)
-
+DATA_FIELDS = panel_fields("data")
+MODEL_FIELDS = panel_fields("model")
+OPTIMIZER_FIELDS = panel_fields("optimizer")
 ALL_FIELDS: tuple[FieldSpec, ...] = DATA_FIELDS + MODEL_FIELDS + OPTIMIZER_FIELDS
