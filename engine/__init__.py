@@ -13,11 +13,14 @@ from engine.config import (
     OptimizerConfig,
     TrainingConfig,
 )
+from engine.train.checkpoint import CheckpointError
 from engine.train.diagnostics import LAYER_STATS, LayerStats
-from engine.train.trainer import Diverged, EvalRecord, RunResult, StepRecord, Trainer
+from engine.train.records import Diverged, EvalRecord, RunResult, StepRecord
+from engine.train.trainer import Trainer
 
 __all__ = [
     "LAYER_STATS",
+    "CheckpointError",
     "ConfigError",
     "DataConfig",
     "Diverged",

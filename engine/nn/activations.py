@@ -1,7 +1,10 @@
 """Activations by name: forward, backward from the cached output, and the lecture's facts.
 
-Every backward takes (dout, z, a) and may overwrite dout: the caller hands over a
-fresh array. Most derivatives come from the output `a`; only GELU and SiLU need `z`.
+The contract every entry keeps (tests/engine/test_kernels.py checks it):
+- forward(z) may overwrite z and return it: the layer hands over its own fresh
+  pre-activation, and keeps a copy first when backward needs z (needs_input).
+- backward(dout, z, a) may overwrite dout (the caller hands over a fresh array), never
+  z or a. Most derivatives come from the output `a`; only GELU and SiLU need `z`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from engine.registry import Registry
 
 Array = np.ndarray
 Forward = Callable[[Array], Array]
@@ -36,35 +41,29 @@ class Activation:
     backward: Backward
     needs_input: bool  # backward reads z, so the layer must cache it
     facts: Facts
-    # Per-unit predicates over a batch of outputs (samples x units); None: cannot happen.
+    # Per-unit predicates over a batch of outputs (samples x units), counting units;
+    # None: cannot happen. dead_units is THE definition of a dead unit: zero for every
+    # sample it is given (the Trainer gives it the whole training set).
     dead_units: Callable[[Array], int] | None = None
     saturated_units: Callable[[Array], int] | None = None
-    # Outputs are never negative (ReLU): a unit is then dead iff its sum over the batch is
-    # 0, so the per-step stats get dead units from the column sums they need anyway.
-    nonnegative: bool = False
+    pieces: int = 1  # affine pieces per unit: k for maxout (the layer takes their max)
+    kinked: bool = False  # not differentiable at 0 (gradient checks excuse more error)
 
 
 @dataclass(frozen=True)
 class ActivationParams:
     leaky_slope: float = 0.01
     elu_alpha: float = 1.0
+    maxout_k: int = 2
 
 
 Factory = Callable[[ActivationParams], Activation]
-ACTIVATIONS: dict[str, Factory] = {}
-
-
-def register(name: str) -> Callable[[Factory], Factory]:
-    def add(factory: Factory) -> Factory:
-        ACTIVATIONS[name] = factory
-        return factory
-
-    return add
+ACTIVATIONS = Registry[Factory]("activation")
+register = ACTIVATIONS.register
 
 
 def get_activation(name: str, params: ActivationParams | None = None) -> Activation:
-    if name not in ACTIVATIONS:
-        raise KeyError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
+    """The named activation; an unknown name raises UnknownName listing the valid ones."""
     return ACTIVATIONS[name](params or ActivationParams())
 
 
@@ -79,7 +78,7 @@ def stable_sigmoid(z: Array) -> Array:
 
 
 def _relu_dead(a: Array) -> int:
-    """A ReLU unit is dead when it is zero for every sample."""
+    """A ReLU unit is dead when it is zero for every sample: no gradient reaches it."""
     return int(np.count_nonzero(a.max(axis=0) <= 0))
 
 
@@ -165,7 +164,7 @@ def _relu(p: ActivationParams) -> Activation:
             "Units can die at a high learning rate: mind it.",
         ),
         dead_units=_relu_dead,
-        nonnegative=True,
+        kinked=True,
     )
 
 
@@ -193,6 +192,7 @@ def _leaky_relu(p: ActivationParams) -> Activation:
             cost="a comparison",
             note="ReLU with a small slope for negative input: no saturation, will not die.",
         ),
+        kinked=True,
     )
 
 
@@ -324,4 +324,5 @@ def _maxout(p: ActivationParams) -> Activation:
             note="max(w1.x + b1, w2.x + b2): generalizes ReLU and leaky ReLU, does not saturate, "
             "does not die, but doubles the parameters at k = 2.",
         ),
+        pieces=int(p.maxout_k),
     )

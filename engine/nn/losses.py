@@ -1,4 +1,7 @@
-"""Losses by name. Each returns (mean loss, dlogits) and follows PyTorch's reduction."""
+"""Losses by name. Each returns (mean loss, dlogits) and follows PyTorch's reduction.
+
+No loss writes into its inputs: logits and y are left as they were.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import numpy as np
 
 from engine.nn.activations import stable_sigmoid
 from engine.nn.layers import ones
+from engine.registry import Registry, UnknownName
 
 Array = np.ndarray
 
@@ -30,15 +34,16 @@ class Loss:
         return int(np.count_nonzero(self.predictions(logits) == y)) / len(y)
 
 
-LOSSES: dict[str, Loss] = {}
+LOSSES = Registry[Loss]("loss")
 
 
 def get_loss(name: str, task: str = "classification") -> Loss:
-    """'auto' follows the task: softmax cross-entropy to classify, MSE to regress."""
+    """'auto' follows the task: softmax cross-entropy to classify, MSE to regress.
+    An unknown name raises UnknownName listing the valid ones, auto included."""
     if name == "auto":
         name = "softmax_cross_entropy" if task == "classification" else "mse"
     if name not in LOSSES:
-        raise KeyError(f"unknown loss {name!r}; valid: auto, {', '.join(LOSSES)}")
+        raise UnknownName("loss", name, ["auto", *LOSSES])
     return LOSSES[name]
 
 
@@ -103,6 +108,8 @@ def _two_class(logits: Array) -> Array:
 
 
 def mse(pred: Array, y: Array) -> tuple[float, Array]:
+    if pred.shape != y.shape:  # (N, 1) against (N,) would broadcast to (N, N)
+        raise ValueError(f"mse: outputs of shape {pred.shape}, targets of shape {y.shape}")
     diff = pred - y
     return float(np.vdot(diff, diff)) / diff.size, diff * (2.0 / diff.size)
 
@@ -138,4 +145,4 @@ for _loss in (
     ),
     Loss("mse", "regression", mse, lambda t: t, _identity, _identity),
 ):
-    LOSSES[_loss.name] = _loss
+    LOSSES.add(_loss.name, _loss)

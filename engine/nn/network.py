@@ -41,13 +41,14 @@ class MLP:
         self.segment_starts = np.array(starts)
 
     def forward(self, X: Array) -> Array:
-        """The outputs before the loss (logits); every layer keeps its cache."""
+        """The outputs before the loss (logits); every layer keeps its cache. X is left
+        as it was."""
         for layer in self.layers:
             X = layer.forward(X)
         return X
 
     def backward(self, dout: Array) -> dict[str, Array]:
-        """Gradients with the same keys as parameters(); dout is consumed."""
+        """Gradients with the same keys as parameters(); dout may be overwritten."""
         self.backprop(dout)
         return self.gradients()
 
@@ -56,7 +57,9 @@ class MLP:
         are views into it). The Trainer's path, which reads the flat gradient."""
         layers = self.layers
         for i in range(len(layers) - 1, 0, -1):
-            dout = layers[i].backward(dout)  # type: ignore[assignment]
+            dx = layers[i].backward(dout)
+            assert dx is not None  # need_dx is True
+            dout = dx
         layers[0].backward(dout, need_dx=False)  # the input's gradient is not needed
 
     def parameters(self) -> dict[str, Array]:

@@ -2,7 +2,8 @@
 
 An optimizer turns a gradient into an update `delta` (applied as p -= delta) and keeps
 its state per parameter name. Weight decay is L2 added to the gradient of the weights
-(not the biases), after clipping, as torch.optim does inside step().
+(not the biases), after clipping, as torch.optim does inside step(). An optimizer writes
+the parameters, its state and `out`; never the gradient it is given.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from engine.registry import Registry
+
 Array = np.ndarray
 
 
@@ -21,6 +24,7 @@ class OptimizerSettings(Protocol):
     nn does not import the config layer."""
 
     name: str
+    lr: float
     momentum: float
     beta1: float
     beta2: float
@@ -36,6 +40,9 @@ class OptimizerSettings(Protocol):
 
 class Optimizer:
     """Base: SGD. Subclasses override `delta`."""
+
+    # State buffers that hold running averages of squared gradients: never negative.
+    squares: tuple[str, ...] = ()
 
     def __init__(self, config: OptimizerSettings) -> None:
         self.config = config
@@ -104,6 +111,11 @@ class Optimizer:
             self.state[key] = np.zeros_like(like)
         return self.state[key]
 
+    @property
+    def n_buffers(self) -> int:
+        """Arrays the size of the parameters this optimizer holds: state and work arrays."""
+        return len(self.state) + len(self._scratch) + (self._out is not None)
+
     def scratch(self, name: str, like: Array) -> Array:
         """A work array shaped like `like`, reused across steps (contents undefined)."""
         s = self._scratch.get(name)
@@ -140,6 +152,8 @@ class Nesterov(Optimizer):
 
 
 class RMSProp(Optimizer):
+    squares = ("square_avg",)
+
     def delta(self, name: str, grad: Array, lr: float, out: Array | None = None) -> Array:
         # sq = rho * sq + (1 - rho) * grad^2; delta = lr * grad / (sqrt(sq) + eps)
         rho = self.config.rho
@@ -157,6 +171,8 @@ class RMSProp(Optimizer):
 
 
 class Adam(Optimizer):
+    squares = ("v",)
+
     def delta(self, name: str, grad: Array, lr: float, out: Array | None = None) -> Array:
         # As torch.optim.Adam:
         #   m = b1 m + (1 - b1) grad;  v = b2 v + (1 - b2) grad^2
@@ -181,29 +197,39 @@ class Adam(Optimizer):
         return np.divide(tmp, denom, out=denom)
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "sgd": Optimizer,
-    "momentum": Momentum,
-    "nesterov": Nesterov,
-    "rmsprop": RMSProp,
-    "adam": Adam,
-}
+OPTIMIZERS = Registry[type[Optimizer]]("optimizer")
+OPTIMIZERS.add("sgd", Optimizer)
+OPTIMIZERS.add("momentum", Momentum)
+OPTIMIZERS.add("nesterov", Nesterov)
+OPTIMIZERS.add("rmsprop", RMSProp)
+OPTIMIZERS.add("adam", Adam)
 
 
 def make_optimizer(config: OptimizerSettings) -> Optimizer:
-    if config.name not in OPTIMIZERS:
-        raise KeyError(f"unknown optimizer {config.name!r}; valid: {', '.join(OPTIMIZERS)}")
+    """The named optimizer; an unknown name raises UnknownName listing the valid ones."""
     return OPTIMIZERS[config.name](config)
 
 
-# Schedules: (base lr, step index from 0, optimizer config, total steps) -> lr at that step.
-Schedule = Callable[[float, int, OptimizerSettings, int], float]
-SCHEDULES: dict[str, Schedule] = {
-    "constant": lambda lr, t, c, total: lr,
-    "step": lambda lr, t, c, total: lr * c.gamma ** (t // c.step_size),
-    "cosine": lambda lr, t, c, total: lr * 0.5 * (1.0 + math.cos(math.pi * min(t, total) / total)),
-}
+def probe(config: OptimizerSettings) -> Optimizer:
+    """An optimizer of this config after one update of an empty vector: its state and
+    work arrays name what a run of it keeps, without a second list of them."""
+    optimizer = make_optimizer(config)
+    optimizer.step_flat(np.zeros(0), np.zeros(0), 1.0, np.zeros(0))
+    return optimizer
 
 
-def learning_rate(base: float, t: int, config: OptimizerSettings, total_steps: int) -> float:
-    return float(SCHEDULES[config.schedule](base, t, config, max(total_steps, 1)))
+# Schedules: (base lr, step index from 0, optimizer config) -> lr at that step. A schedule's
+# horizon is its own field (step_size, decay_steps), never the run's step budget.
+Schedule = Callable[[float, int, OptimizerSettings], float]
+SCHEDULES = Registry[Schedule]("schedule")
+SCHEDULES.add("constant", lambda lr, t, c: lr)
+SCHEDULES.add("step", lambda lr, t, c: lr * c.gamma ** (t // c.step_size))
+SCHEDULES.add(
+    "cosine",
+    lambda lr, t, c: lr * 0.5 * (1.0 + math.cos(math.pi * min(t, c.decay_steps) / c.decay_steps)),
+)
+
+
+def learning_rate(config: OptimizerSettings, t: int) -> float:
+    """The rate at step index t (from 0): config.lr under config.schedule."""
+    return float(SCHEDULES[config.schedule](config.lr, t, config))

@@ -1,7 +1,12 @@
 """What the lecture talks about, measured: per-layer stats each step, and on-demand views.
 
 The per-step stats are on the training hot path, so they use only cheap reductions:
-vdot or one reduceat for squared norms, one sum for the mean, no np.std.
+vdot or one reduceat for squared norms, one product with ones for the mean, and one
+centred vdot for the std (np.std costs more calls for the same two passes).
+
+Dead units are not a per-step stat: a unit is dead when it is zero for every sample of
+the training set, which the Trainer's evaluations count (EvalRecord.dead, from
+dead_units below after a forward of the whole training set).
 """
 
 from __future__ import annotations
@@ -25,8 +30,7 @@ LAYER_STATS = (
     "grad_norm_b",
     "weight_norm",
     "update_ratio",
-    "dead",
-    "saturated",
+    "saturated",  # units saturated for most samples of the batch
     "act_mean",
     "act_std",
 )
@@ -38,7 +42,6 @@ class LayerStats:
     grad_norm_b: float
     weight_norm: float
     update_ratio: float
-    dead: float
     saturated: float
     act_mean: float
     act_std: float
@@ -56,31 +59,30 @@ def step_stats(network: MLP, delta: Array) -> list[float]:
     for i, layer in enumerate(network.layers):
         weight_norm = math.sqrt(w2[2 * i])
         a = layer.a
-        act = layer.activation
-        hidden = i < last
-        # Per-unit sums as ones @ a: a BLAS call, cheaper than an axis reduction on small
-        # batches. They give the mean and, when a >= 0 (ReLU), the dead units: sums of 0.
-        sums = ones(a.shape[0], a.dtype).dot(a)
-        total = sum(sums.tolist())
-        if hidden and act.nonnegative and act.dead_units:
-            dead = a.shape[1] - int(np.count_nonzero(sums))
-        else:
-            dead = act.dead_units(a) if act.dead_units and hidden else 0
-        saturated = act.saturated_units(a) if act.saturated_units and hidden else 0
-        n = a.size
-        mean = total / n
-        var = float(np.vdot(a, a)) / n - mean * mean
+        saturated = layer.activation.saturated_units
+        mean, std = mean_std(a)
         row += [
             math.sqrt(g2[2 * i]),
             math.sqrt(g2[2 * i + 1]),
             weight_norm,
             math.sqrt(d2[2 * i]) / weight_norm if weight_norm > 0 else 0.0,
-            dead,
-            saturated,
+            saturated(a) if saturated and i < last else 0,
             mean,
-            math.sqrt(var) if var > 0 else 0.0,
+            std,
         ]
     return row
+
+
+def mean_std(a: Array) -> tuple[float, float]:
+    """Mean and std of all of a, as np.mean and np.std of a in float64 give them (within
+    1e-4 relative in float32). Two passes: the one-pass E[a^2] - E[a]^2 cancels when the std
+    is small beside the mean (sigmoid at a tiny init: 0.5 +- 1e-4 read as std 0 in float32)."""
+    n = a.size
+    # Per-unit sums as ones @ a: a BLAS call, cheaper than an axis reduction on small
+    # batches; their sum in Python floats.
+    mean = sum(ones(a.shape[0], a.dtype).dot(a).tolist()) / n
+    centred = a - mean  # a Python float keeps a's dtype
+    return mean, math.sqrt(float(np.vdot(centred, centred)) / n)
 
 
 _VDOT_FROM = 1 << 16  # elements: from here a vdot per segment beats square + reduceat

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+CAPACITY = 4096  # raw rows, and buckets a level
+MAX_LEVELS = 8
 
 
 @dataclass
@@ -99,7 +102,9 @@ class History:
     The newest capacity/2 .. capacity rows are always kept raw.
     """
 
-    def __init__(self, columns: Sequence[str], capacity: int = 4096, max_levels: int = 8) -> None:
+    def __init__(
+        self, columns: Sequence[str], capacity: int = CAPACITY, max_levels: int = MAX_LEVELS
+    ) -> None:
         if capacity < 8 or capacity % 4:
             raise ValueError(f"capacity must be a multiple of 4 and at least 8, got {capacity}")
         if max_levels < 1:
@@ -170,6 +175,15 @@ class History:
             arrays += level.arrays()
         return sum(a.nbytes for a in arrays)
 
+    @staticmethod
+    def max_nbytes(n_columns: int, capacity: int = CAPACITY, max_levels: int = MAX_LEVELS) -> int:
+        """The most memory a History of these sizes holds: its nbytes once every level is in
+        use. Raw: a float row and an int step a row; a level: three float arrays (sum, min,
+        max) and three int arrays (first, last, count) of capacity buckets; 8 bytes each."""
+        raw = capacity * (n_columns + 1) * 8
+        level = capacity * (3 * n_columns + 3) * 8
+        return raw + max_levels * level
+
     def last(self) -> dict[str, float] | None:
         """The newest row, or None before the first append."""
         if self._n_raw == 0:
@@ -187,6 +201,11 @@ class History:
     @property
     def first_step(self) -> int:
         return self._first_step
+
+    @property
+    def last_step(self) -> int | None:
+        """The newest row's step, or None before the first append."""
+        return int(self._raw_steps[self._n_raw - 1]) if self._n_raw else None
 
     def _column(self, col: int | slice) -> list[np.ndarray]:
         """All buckets oldest first as [first, last, count, sum, min, max] for col."""
@@ -288,22 +307,141 @@ class History:
         return state
 
     @classmethod
-    def from_state(cls, state: Mapping[str, np.ndarray]) -> History:
-        capacity, max_levels, length = (int(v) for v in state["meta"])
-        history = cls([str(c) for c in state["columns"]], capacity, max_levels)
+    def from_state(
+        cls,
+        state: Mapping[str, np.ndarray],
+        like: History | None = None,
+        nan_columns: Collection[str] = (),
+    ) -> History:
+        """The History that state() described. Every array is checked first, and a bad one
+        raises ValueError naming it ("raw: 3 columns, expected 4"). With `like`, the state
+        must be of a history with like's columns, capacity and levels (so a hostile size
+        allocates nothing: pass it for any state read from a file). Values must be finite,
+        except NaN in nan_columns (a regression's accuracy)."""
+        meta, columns, levels = _check_state(state, like, nan_columns)
+        capacity, max_levels, length = meta
+        history = cls(columns, capacity, max_levels)
         history._length = length
         history._n_raw = len(state["raw_steps"])
         history._raw_steps[: history._n_raw] = state["raw_steps"]
         history._raw[: history._n_raw] = state["raw"]
+        for i in range(1, levels + 1):
+            level = _Level(capacity, history._n_cols)
+            level.push(*(state[f"level{i}.{name}"] for name in _Level.FIELDS))
+            history._levels.append(level)
         if "first_row" in state:
             history._first_step = int(state["first_step"][0])
             history._first_row = np.array(state["first_row"][0], dtype=np.float64)
-        elif length:  # a checkpoint from before the first row was kept: its oldest bucket
+        elif length:  # a state from before the first row was kept: its oldest bucket
             first, _, count, total, _, _ = history._column(slice(None))
             history._first_step, history._first_row = int(first[0]), total[0] / count[0]
-        while f"level{len(history._levels) + 1}.first" in state:
-            prefix = f"level{len(history._levels) + 1}."
-            level = _Level(capacity, history._n_cols)
-            level.push(*(state[prefix + name] for name in _Level.FIELDS))
-            history._levels.append(level)
         return history
+
+
+# Each state() array: dtype kind and dimensions. Levels hold the _Level fields.
+_ARRAYS = {
+    "columns": ("U", 1),
+    "meta": ("i", 1),
+    "raw_steps": ("i", 1),
+    "raw": ("f", 2),
+    "first_step": ("i", 1),
+    "first_row": ("f", 2),
+    "first": ("i", 1),
+    "last": ("i", 1),
+    "count": ("i", 1),
+    "sum": ("f", 2),
+    "min": ("f", 2),
+    "max": ("f", 2),
+}
+_TOP = ("columns", "meta", "raw_steps", "raw", "first_step", "first_row")
+
+
+def _check_state(
+    state: Mapping[str, np.ndarray], like: History | None, nan_columns: Collection[str]
+) -> tuple[tuple[int, int, int], list[str], int]:
+    """(capacity, max_levels, length), the columns and the number of levels of a state,
+    after checking all of it; ValueError naming the first bad array."""
+    for key in ("columns", "meta", "raw_steps", "raw"):
+        if key not in state:
+            raise ValueError(f"{key}: missing")
+    for key, value in state.items():
+        _check_kind(key, value)
+    columns = [str(c) for c in state["columns"]]
+    if like is not None and tuple(columns) != like.columns:
+        raise ValueError("columns: not this history's columns")
+    meta = state["meta"]
+    if meta.shape != (3,):
+        raise ValueError(f"meta: shape {meta.shape}, expected (3,)")
+    capacity, max_levels, length = (int(v) for v in meta)
+    if like is not None and (capacity, max_levels) != (like.capacity, like.max_levels):
+        raise ValueError(
+            f"meta: capacity {capacity} and {max_levels} levels, expected "
+            f"{like.capacity} and {like.max_levels}"
+        )
+    if capacity < 8 or capacity % 4 or max_levels < 1 or length < 0:
+        raise ValueError(f"meta: {meta.tolist()} is not a history's capacity, levels, length")
+    levels = 0
+    while f"level{levels + 1}.first" in state:
+        levels += 1
+    known = set(_TOP) | {f"level{i}.{f}" for i in range(1, levels + 1) for f in _Level.FIELDS}
+    for key in state:
+        if key not in known:
+            raise ValueError(f"{key}: not a history array")
+    if levels > max_levels:
+        raise ValueError(f"level{levels}.first: more than the {max_levels} levels of meta")
+    n_cols = len(columns)
+    nan_allowed = np.array([c in nan_columns for c in columns])
+    for key, value in state.items():
+        if value.ndim == 2 and value.shape[1] != n_cols:
+            raise ValueError(f"{key}: {value.shape[1]} columns, expected {n_cols}")
+        if value.dtype.kind == "f":
+            bad = ~np.isfinite(value) & ~(np.isnan(value) & nan_allowed)
+            if bad.any():
+                raise ValueError(f"{key}: holds {value[bad][0]}; values must be finite")
+    # Buckets oldest first (the coarsest level first), then the raw rows, as _column reads them.
+    firsts, lasts, counts = [], [], []
+    for i in range(levels, 0, -1):
+        prefix = f"level{i}."
+        n = len(state[prefix + "first"])
+        for name in _Level.FIELDS:
+            if len(state[prefix + name]) != n:
+                raise ValueError(f"{prefix}{name}: {len(state[prefix + name])} buckets, not {n}")
+        # Levels fill and empty by capacity/4 buckets; another size would break a merge.
+        if n > capacity or n % (capacity // 4):
+            raise ValueError(f"{prefix}first: {n} buckets, not a multiple of {capacity // 4}")
+        firsts.append(state[prefix + "first"])
+        lasts.append(state[prefix + "last"])
+        counts.append(state[prefix + "count"])
+    raw_steps = state["raw_steps"]
+    n_raw = len(raw_steps)
+    if len(state["raw"]) != n_raw:
+        raise ValueError(f"raw: {len(state['raw'])} rows, but {n_raw} raw_steps")
+    if n_raw >= capacity:
+        raise ValueError(f"raw_steps: {n_raw} rows, at most {capacity - 1}")
+    first = np.concatenate([*firsts, raw_steps])
+    last = np.concatenate([*lasts, raw_steps])
+    count = np.concatenate([*counts, np.ones(n_raw, np.int64)])
+    if np.any(count < 1) or np.any(last < first) or np.any(first[1:] <= last[:-1]):
+        raise ValueError("raw_steps: buckets do not follow each other in step order")
+    if int(count.sum()) != length:
+        raise ValueError(f"meta: length {length}, but the buckets hold {int(count.sum())} rows")
+    if ("first_step" in state) != ("first_row" in state):
+        raise ValueError("first_row: first_step and first_row go together")
+    if "first_row" in state:
+        if state["first_step"].shape != (1,) or len(state["first_row"]) != 1:
+            raise ValueError("first_row: expected one row and one step")
+        start = int(state["first_step"][0])
+        if length and start != int(first[0]):
+            raise ValueError(f"first_step: {start}, but the run starts at {int(first[0])}")
+    return (capacity, max_levels, length), columns, levels
+
+
+def _check_kind(key: str, value: object) -> None:
+    name = key.rpartition(".")[2]
+    if not isinstance(value, np.ndarray) or name not in _ARRAYS:
+        raise ValueError(f"{key}: not a history array")
+    kind, ndim = _ARRAYS[name]
+    if value.dtype.kind != kind or value.ndim != ndim:
+        raise ValueError(
+            f"{key}: {value.dtype} of shape {value.shape}, expected {ndim}-D of kind {kind!r}"
+        )

@@ -2,67 +2,58 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from engine.config import ConfigError, ExperimentConfig
-from engine.config.validation import RULES, check_batch_fits, check_loss_fits
+from engine.config.validation import check_batch_fits, check_loss_fits
 from engine.data.datasets import Dataset, make_dataset
 from engine.nn.losses import get_loss
-from engine.nn.optimizers import learning_rate, make_optimizer
+from engine.nn.network import MLP
+from engine.nn.optimizers import learning_rate, make_optimizer, probe
 from engine.train.build import build_network
-from engine.train.diagnostics import LAYER_STATS, LayerStats, dead_units, step_stats
+from engine.train.checkpoint import (
+    CHECKPOINT_FORMAT,
+    Checked,
+    CheckpointError,
+    evals_from_table,
+    evals_table,
+    history_from,
+    migrate_v1,
+    rng_state,
+)
+from engine.train.diagnostics import LAYER_STATS, dead_units, step_stats
 from engine.train.history import History
+from engine.train.memory import check_memory
+from engine.train.records import (
+    EVAL_COLUMNS,
+    STEP_COLUMNS,
+    Diverged,
+    EvalRecord,
+    RunResult,
+    StepRecord,
+    history_columns,
+)
+
+__all__ = [  # the records and the checkpoint error are importable from here too
+    "EVAL_COLUMNS",
+    "STEP_COLUMNS",
+    "CheckpointError",
+    "Diverged",
+    "EvalRecord",
+    "RunResult",
+    "StepRecord",
+    "Trainer",
+]
 
 Array = np.ndarray
-STEP_COLUMNS = ("loss", "accuracy", "lr")
-
-
-class Diverged(ArithmeticError):
-    """Training produced a non-finite loss or parameter."""
-
-    def __init__(self, step: int, what: str) -> None:
-        super().__init__(f"diverged at step {step}: {what}")
-        self.step = step
-        self.what = what
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    step: int  # steps done, this one included
-    epoch: float  # passes over the training set so far
-    loss: float
-    accuracy: float  # on the batch; NaN for regression
-    lr: float
-    stats: Array  # (layers, LAYER_STATS)
-
-    @property
-    def layers(self) -> list[LayerStats]:
-        return [LayerStats(*row) for row in self.stats.tolist()]
-
-
-@dataclass(frozen=True)
-class EvalRecord:
-    step: int
-    train_loss: float
-    train_accuracy: float
-    val_loss: float
-    val_accuracy: float
-    dead: list[int]  # per hidden layer, over the whole training set
-
-
-@dataclass(frozen=True)
-class RunResult:
-    steps: int
-    diverged: Diverged | None = None
-    stopped: bool = False
 
 
 @dataclass
@@ -95,25 +86,30 @@ class _Batches:
 
 
 class Trainer:
+    """One run. `config` is the run's one live config: set_learning_rate replaces it.
+
+    With training.eval_every > 0, evals[0] is the evaluation of the initial network (step
+    0), then one every eval_every steps."""
+
     def __init__(self, config: ExperimentConfig, dataset: Dataset | None = None) -> None:
         config.validate()
         self.config = config
         self.dtype = np.dtype(config.training.dtype)
-        data_seed, init_seed, batch_seed = np.random.SeedSequence(config.training.seed).spawn(3)
+        seeds = np.random.SeedSequence(config.training.seed).spawn(3)
+        data_seed, self._init_seed, batch_seed = seeds
         self.dataset = dataset or make_dataset(config.data, np.random.default_rng(data_seed))
         d = self.dataset
-        # A file's task, classes and size are known only now: check what depends on them.
+        # A file's task, classes, size and width are known only now: check what depends on
+        # them, before the big allocations.
         check_loss_fits(config.model.loss, d.task, d.n_classes)
         check_batch_fits(config, len(d.X_train))
         self.loss = get_loss(config.model.loss, d.task)
+        self._n_out = self.loss.outputs(d.n_outputs)
+        check_memory(config, d.n_features, self._n_out, len(d.X_train), len(d.X_val))
         self.X_train, self.y_train = self._cast(d.X_train, d.y_train)
         self.X_val, self.y_val = self._cast(d.X_val, d.y_val)
-        n_out = self.loss.outputs(d.n_outputs)
-        self.network = build_network(
-            config.model, d.n_features, n_out, np.random.default_rng(init_seed), self.dtype
-        )
+        self.network = self._initial_network()
         self.optimizer = make_optimizer(config.optimizer)
-        self.base_lr = config.optimizer.lr
         self.batches = _Batches(
             self.X_train,
             self.y_train,
@@ -121,14 +117,26 @@ class Trainer:
             np.random.default_rng(batch_seed),
         )
         self.n_layers = len(self.network.layers)
-        self.columns = STEP_COLUMNS + tuple(
-            f"layers.{i}.{s}" for i in range(self.n_layers) for s in LAYER_STATS
-        )
+        self.columns = history_columns(self.n_layers)
         self.history = History(self.columns)
         self.evals: list[EvalRecord] = []
         self.steps_done = 0
         self.diverged: Diverged | None = None
         self._digest: str | None = None
+        if config.training.eval_every:
+            # A divergence here stays in self.diverged: the first step() raises it.
+            with contextlib.suppress(Diverged):
+                self._record_evaluation()
+
+    def _initial_network(self) -> MLP:
+        """The network as this config's seed initializes it."""
+        return build_network(
+            self.config.model,
+            self.dataset.n_features,
+            self._n_out,
+            np.random.default_rng(self._init_seed),
+            self.dtype,
+        )
 
     def _cast(self, X: Array, y: Array) -> tuple[Array, Array]:
         X = np.ascontiguousarray(X, dtype=self.dtype)
@@ -142,15 +150,14 @@ class Trainer:
 
     @property
     def lr(self) -> float:
-        total = self.config.training.steps
-        return learning_rate(self.base_lr, self.steps_done, self.config.optimizer, total)
+        """The rate of the next step: optimizer.lr under its schedule."""
+        return learning_rate(self.config.optimizer, self.steps_done)
 
     def set_learning_rate(self, lr: float) -> None:
-        """Change the base rate of the running run; the schedule applies on top."""
-        problem = RULES["optimizer.lr"](lr)
-        if problem:
-            raise ConfigError("optimizer.lr", problem)
-        self.base_lr = float(lr)
+        """Change the running run's rate (the schedule applies on top): trainer.config is
+        replaced by a copy with optimizer.lr = lr. ConfigError when lr is not allowed."""
+        self.config = self.config.with_changes(optimizer={"lr": lr})
+        self.optimizer.config = self.config.optimizer
 
     def step(self) -> StepRecord:
         """One minibatch update. Raises Diverged (and keeps it in .diverged) on NaN or inf."""
@@ -181,7 +188,7 @@ class Trainer:
         )
         every = self.config.training.eval_every
         if every and self.steps_done % every == 0:
-            self.evals.append(self.evaluate())
+            self._record_evaluation()
         return record
 
     def _check_finite(self, loss: float, stats: list[float]) -> None:
@@ -201,6 +208,16 @@ class Trainer:
         self.diverged = Diverged(self.steps_done, what)
         raise self.diverged
 
+    def _record_evaluation(self) -> None:
+        """Append evaluate(); a non-finite loss over the data is a divergence too (and an
+        evaluation a checkpoint could not hold)."""
+        ev = self.evaluate()
+        for name, value in (("train_loss", ev.train_loss), ("val_loss", ev.val_loss)):
+            if not math.isfinite(value):
+                self.diverged = Diverged(self.steps_done, f"the evaluation's {name} is {value}")
+                raise self.diverged
+        self.evals.append(ev)
+
     def run(self, n: int, stop: threading.Event | None = None) -> RunResult:
         """Up to n steps; stops early on divergence or when `stop` is set."""
         if self.diverged:
@@ -215,15 +232,19 @@ class Trainer:
         return RunResult(n)
 
     def evaluate(self) -> EvalRecord:
-        """Loss and accuracy on the whole training and validation sets."""
-        with np.errstate(all="ignore"):
-            train_loss, train_acc = self._measure(self.X_train, self.y_train)
-            dead = dead_units(self.network)
-            val_loss, val_acc = self._measure(self.X_val, self.y_val)
-        return EvalRecord(self.steps_done, train_loss, train_acc, val_loss, val_acc, dead)
+        """Loss and accuracy on the whole training and validation sets, and the dead units:
+        zero for every sample of the training set."""
+        return self._evaluate(self.network, self.steps_done)
 
-    def _measure(self, X: Array, y: Array) -> tuple[float, float]:
-        logits = self.network.forward(X)
+    def _evaluate(self, network: MLP, step: int) -> EvalRecord:
+        with np.errstate(all="ignore"):
+            train_loss, train_acc = self._measure(network, self.X_train, self.y_train)
+            dead = dead_units(network)  # the training set's forward is the last one
+            val_loss, val_acc = self._measure(network, self.X_val, self.y_val)
+        return EvalRecord(step, train_loss, train_acc, val_loss, val_acc, dead)
+
+    def _measure(self, network: MLP, X: Array, y: Array) -> tuple[float, float]:
+        logits = network.forward(X)
         loss, _ = self.loss.compute(logits, y)
         return loss, self.loss.accuracy(logits, y)
 
@@ -252,9 +273,9 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
 
     def checkpoint(self) -> dict[str, Array]:
-        """The whole training state as plain numeric and text arrays (np.savez needs no
-        pickle for any of them). restore() on a Trainer built from the same config continues
-        to exactly the result of an uninterrupted run."""
+        """The whole training state as plain arrays (engine.train.checkpoint's format).
+        restore() on a Trainer built from the same config continues to exactly the result
+        of an uninterrupted run."""
         net, opt, batches = self.network, self.optimizer, self.batches
         arrays: dict[str, Array] = {
             "format": np.array(CHECKPOINT_FORMAT, np.int64),
@@ -262,13 +283,12 @@ class Trainer:
             "theta": net.theta.copy(),
             "grad": net.grad.copy(),  # not needed to step on, but what the last step left
             "steps_done": np.array(self.steps_done, np.int64),
-            "base_lr": np.array(self.base_lr, np.float64),
             "optimizer.t": np.array(opt.t, np.int64),
             "batches.position": np.array(batches.position, np.int64),
             # The order as indices: the shuffled copies of X and y follow from it.
             "batches.perm": batches.perm.astype(np.int64),
             "batches.rng": np.array(json.dumps(batches.rng.bit_generator.state)),
-            "evals": self._evals_array(self.evals),
+            "evals": evals_table(self.evals, self.n_layers - 1),
             "diverged.step": np.array(self.diverged.step if self.diverged else -1, np.int64),
             "diverged.what": np.array(self.diverged.what if self.diverged else ""),
         }
@@ -286,36 +306,45 @@ class Trainer:
 
     def restore(self, arrays: Mapping[str, Array]) -> None:
         """Load a checkpoint() of a trainer with the same config (its training.steps may be
-        larger). Everything is checked before anything changes: on CheckpointError (which
-        names the array) this trainer is left as it was."""
-        c = _Checked(arrays)
-        if c.scalar("format", "i") != CHECKPOINT_FORMAT:
-            raise CheckpointError(f"format: version {arrays['format']}, expected 1")
-        if str(c.text("data_digest")) != self._data_digest():
+        larger); format 1 checkpoints are migrated. Every array is checked before anything
+        changes: on CheckpointError (which names the array) this trainer is as it was."""
+        c = Checked(arrays)
+        version = c.scalar("format", "i")
+        config = self.config
+        if version == 1:
+            arrays, live_lr = migrate_v1(arrays)
+            c = Checked(arrays)
+            if live_lr != config.optimizer.lr:  # format 1 kept a live change apart
+                try:
+                    config = config.with_changes(optimizer={"lr": live_lr})
+                except ConfigError as error:
+                    raise CheckpointError(f"base_lr: {error.reason}") from None
+        elif version != CHECKPOINT_FORMAT:
+            raise CheckpointError(
+                f"format: version {version}, expected {CHECKPOINT_FORMAT} (or 1, migrated)"
+            )
+        if c.text("data_digest") != self._data_digest():
             raise CheckpointError("data_digest: the dataset differs from the checkpoint's")
         net, n = self.network, len(self.X_train)
-        theta = c.array("theta", net.theta.dtype, net.theta.shape)
-        grad = c.array("grad", net.grad.dtype, net.grad.shape)
         steps_done = c.scalar("steps_done", "i")
-        if not 0 <= steps_done <= self.config.training.steps:
+        if not 0 <= steps_done <= config.training.steps:
             raise CheckpointError(
-                f"steps_done: {steps_done} steps done, more than the config's "
-                f"training.steps = {self.config.training.steps}"
+                f"steps_done: {steps_done} steps done, expected 0 to the config's "
+                f"training.steps = {config.training.steps}"
             )
-        base_lr = c.scalar("base_lr", "f")
+        diverged_step = c.scalar("diverged.step", "i")
+        if diverged_step not in (-1, steps_done):
+            raise CheckpointError(
+                f"diverged.step: {diverged_step}, expected -1 or the {steps_done} steps done"
+            )
+        diverged = Diverged(diverged_step, c.text("diverged.what")) if diverged_step >= 0 else None
+        finite = diverged is None  # a diverged run is never trained on again
+        theta = c.array("theta", net.theta.dtype, net.theta.shape, finite)
+        grad = c.array("grad", net.grad.dtype, net.grad.shape, finite)
         t = c.scalar("optimizer.t", "i")
-        prefix = "optimizer.state."
-        state = {
-            key[len(prefix) :]: c.array(key, net.theta.dtype, net.theta.shape)
-            for key in arrays
-            if key.startswith(prefix)
-        }
-        expected = self._optimizer_buffers() if t > 0 else set()
-        if set(state) != expected:
-            raise CheckpointError(
-                f"optimizer.state: buffers {sorted(state)}, expected {sorted(expected)} "
-                f"for {self.config.optimizer.name}"
-            )
+        if t != steps_done:
+            raise CheckpointError(f"optimizer.t: {t} updates, expected the {steps_done} steps")
+        state = self._optimizer_state(c, t, finite)
         position = c.scalar("batches.position", "i")
         perm = c.array("batches.perm", np.dtype(np.int64), None)
         if perm.size == 0:
@@ -325,28 +354,65 @@ class Trainer:
             raise CheckpointError(f"batches.perm: not a permutation of the {n} training rows")
         elif not 0 <= position <= n:
             raise CheckpointError(f"batches.position: {position}, expected 0 to {n}")
-        rng_state = _rng_state(c.text("batches.rng"), self.batches.rng)
-        evals = self._evals_from_array(c.array("evals", np.dtype(np.float64), None))
-        history = _history_from(arrays, self.history)
-        diverged_step = c.scalar("diverged.step", "i")
-        diverged = (
-            Diverged(diverged_step, str(c.text("diverged.what"))) if diverged_step >= 0 else None
-        )
+        batch_rng = rng_state(c.text("batches.rng"), self.batches.rng)
+        regression = self.dataset.task == "regression"
+        units = [layer.units for layer in net.layers[:-1]]
+        table = c.array("evals", np.dtype(np.float64), None)
+        evals = evals_from_table(table, units, steps_done, regression)
+        if version == 1 and config.training.eval_every and (not evals or evals[0].step):
+            evals = self._initial_evaluation() + evals  # format 1 began at eval_every
+        history = history_from(arrays, self.history, ("accuracy",) if regression else ())
+        if (history.last_step or 0) > steps_done:
+            raise CheckpointError(
+                f"history.raw_steps: rows up to step {history.last_step}, beyond the "
+                f"{steps_done} steps done"
+            )
 
         # Everything checked: now change the trainer. theta and grad are copied in place
         # because every layer's W, b, dW and db are views into them.
+        self.config = config
+        self.optimizer.config = config.optimizer
         net.theta[...] = theta
         net.grad[...] = grad
         self.optimizer.t = t
         self.optimizer.state = {key: value.copy() for key, value in state.items()}
         self.steps_done = steps_done
-        self.base_lr = base_lr
-        self.batches.rng.bit_generator.state = rng_state
+        self.batches.rng.bit_generator.state = batch_rng
         if perm.size:
             self.batches.set_order(perm.copy(), position)
         self.evals = evals
         self.history = history
         self.diverged = diverged
+
+    def _optimizer_state(self, c: Checked, t: int, finite: bool) -> dict[str, Array]:
+        """The optimizer's buffers, as many as a fresh optimizer of this config keeps after
+        an update; running averages of squares must not be negative."""
+        theta = self.network.theta
+        prefix = "optimizer.state."
+        state = {
+            key[len(prefix) :]: c.array(key, theta.dtype, theta.shape, finite)
+            for key in c.arrays
+            if key.startswith(prefix)
+        }
+        fresh = probe(self.config.optimizer)
+        expected = set(fresh.state) if t > 0 else set()
+        if set(state) != expected:
+            raise CheckpointError(
+                f"optimizer.state: buffers {sorted(state)}, expected {sorted(expected)} "
+                f"for {self.config.optimizer.name}"
+            )
+        for key, value in state.items():
+            if finite and key.rpartition(".")[2] in fresh.squares and np.any(value < 0):
+                raise CheckpointError(
+                    f"optimizer.state.{key}: negative entries in an average of squares"
+                )
+        return state
+
+    def _initial_evaluation(self) -> list[EvalRecord]:
+        """The step-0 evaluation, from the initial weights this config's seed draws (none
+        when it is not finite)."""
+        ev = self._evaluate(self._initial_network(), 0)
+        return [ev] if math.isfinite(ev.train_loss) and math.isfinite(ev.val_loss) else []
 
     def _data_digest(self) -> str:
         """A fingerprint of the training and validation data, computed once: resuming on
@@ -358,153 +424,3 @@ class Trainer:
                 h.update(np.ascontiguousarray(a).tobytes())
             self._digest = h.hexdigest()
         return self._digest
-
-    def _optimizer_buffers(self) -> set[str]:
-        """The state keys this optimizer has after a step: ask a fresh one, on an empty
-        vector, instead of keeping a second list of them here."""
-        probe = make_optimizer(self.config.optimizer)
-        probe.t = 1
-        probe.delta("theta", np.zeros(0, self.network.theta.dtype), 1.0)
-        return set(probe.state)
-
-    def _evals_array(self, evals: list[EvalRecord]) -> Array:
-        """One row an evaluation: step, four losses/accuracies, dead units per hidden layer."""
-        width = len(EVAL_COLUMNS) + self.n_layers - 1
-        table = np.zeros((len(evals), width))
-        for i, ev in enumerate(evals):
-            table[i] = [
-                ev.step,
-                ev.train_loss,
-                ev.train_accuracy,
-                ev.val_loss,
-                ev.val_accuracy,
-                *ev.dead,
-            ]
-        return table
-
-    def _evals_from_array(self, table: Array) -> list[EvalRecord]:
-        width = len(EVAL_COLUMNS) + self.n_layers - 1
-        if table.ndim != 2 or table.shape[1] != width:
-            raise CheckpointError(f"evals: shape {table.shape}, expected (evaluations, {width})")
-        k = len(EVAL_COLUMNS)
-        return [
-            EvalRecord(int(row[0]), row[1], row[2], row[3], row[4], [int(d) for d in row[k:]])
-            for row in table.tolist()
-        ]
-
-
-CHECKPOINT_FORMAT = 1
-EVAL_COLUMNS = ("step", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
-
-
-class CheckpointError(ValueError):
-    """Checkpoint arrays that do not fit the trainer; the message names the array."""
-
-
-class _Checked:
-    """Typed reads from checkpoint arrays, each failure a CheckpointError naming the key."""
-
-    def __init__(self, arrays: Mapping[str, Array]) -> None:
-        self.arrays = arrays
-
-    def get(self, key: str) -> Array:
-        if key not in self.arrays:
-            raise CheckpointError(f"{key}: missing")
-        value = self.arrays[key]
-        if not isinstance(value, np.ndarray):
-            raise CheckpointError(f"{key}: not an array")
-        return value
-
-    def array(self, key: str, dtype: np.dtype, shape: tuple[int, ...] | None) -> Array:
-        value = self.get(key)
-        if value.dtype != dtype:
-            raise CheckpointError(f"{key}: dtype {value.dtype}, expected {dtype}")
-        if shape is not None and value.shape != shape:
-            raise CheckpointError(f"{key}: shape {value.shape}, expected {shape}")
-        if shape is None and value.ndim == 0:
-            raise CheckpointError(f"{key}: a single value, expected an array")
-        return value
-
-    def scalar(self, key: str, kind: str) -> Any:
-        """A 0-d integer ("i") or float ("f") value as a Python number."""
-        value = self.get(key)
-        if value.shape != () or value.dtype.kind != kind:
-            raise CheckpointError(
-                f"{key}: {value.dtype} of shape {value.shape}, expected a single "
-                + ("whole number" if kind == "i" else "float")
-            )
-        return value.item()
-
-    def text(self, key: str) -> str:
-        value = self.get(key)
-        if value.shape != () or value.dtype.kind != "U":
-            raise CheckpointError(f"{key}: {value.dtype} of shape {value.shape}, expected text")
-        return str(value)
-
-
-def _rng_state(text: str, like: np.random.Generator) -> dict[str, Any]:
-    """Parse a bit generator's state and try it on a scratch generator of the same kind."""
-    try:
-        state = json.loads(text)
-        probe = type(like.bit_generator)()
-        probe.state = state
-    except (ValueError, TypeError, KeyError) as error:
-        raise CheckpointError(f"batches.rng: not a usable generator state ({error})") from None
-    return dict(probe.state)
-
-
-# dtype kind and dimensions of each History.state() array; levels repeat the level fields.
-_HISTORY_ARRAYS = {
-    "columns": ("U", 1),
-    "first_step": ("i", 1),
-    "first_row": ("f", 2),
-    "meta": ("i", 1),
-    "raw_steps": ("i", 1),
-    "raw": ("f", 2),
-    "first": ("i", 1),
-    "last": ("i", 1),
-    "count": ("i", 1),
-    "sum": ("f", 2),
-    "min": ("f", 2),
-    "max": ("f", 2),
-}
-
-
-_TOP_ARRAYS = ("columns", "meta", "raw_steps", "raw", "first_step", "first_row")
-_REQUIRED_ARRAYS = ("columns", "meta", "raw_steps", "raw")
-
-
-def _history_from(arrays: Mapping[str, Array], like: History) -> History:
-    """History.from_state with every array checked first: sizes come from the file, and a
-    hostile capacity must not make us allocate terabytes."""
-    prefix = "history."
-    state = {key[len(prefix) :]: value for key, value in arrays.items() if key.startswith(prefix)}
-    for key in _REQUIRED_ARRAYS:
-        if key not in state:
-            raise CheckpointError(f"history.{key}: missing")
-    levels = [f"level{i}." for i in range(1, like.max_levels + 1)]
-    for key, value in state.items():
-        level, _, name = key.rpartition(".")
-        known = (not level and name in _TOP_ARRAYS) or (
-            f"{level}." in levels and name not in _TOP_ARRAYS
-        )
-        if not known or not isinstance(value, np.ndarray):
-            raise CheckpointError(f"history.{key}: not a history array")
-        kind, ndim = _HISTORY_ARRAYS[name]
-        if value.dtype.kind != kind or value.ndim != ndim:
-            raise CheckpointError(f"history.{key}: {value.dtype} {value.shape} is not expected")
-        if ndim == 2 and value.shape[1] != len(like.columns):
-            raise CheckpointError(
-                f"history.{key}: {value.shape[1]} columns, expected {len(like.columns)}"
-            )
-        if len(value) > like.capacity:
-            raise CheckpointError(f"history.{key}: {len(value)} rows, more than {like.capacity}")
-    if tuple(str(c) for c in state["columns"]) != like.columns:
-        raise CheckpointError("history.columns: not this network's columns")
-    meta = state["meta"]
-    if meta.shape != (3,) or (int(meta[0]), int(meta[1])) != (like.capacity, like.max_levels):
-        raise CheckpointError(f"history.meta: {meta.tolist()} does not fit this history")
-    try:
-        return History.from_state(state)
-    except (ValueError, KeyError, IndexError) as error:
-        raise CheckpointError(f"history: inconsistent arrays ({error})") from None

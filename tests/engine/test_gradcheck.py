@@ -54,18 +54,22 @@ def kink_distance(net: MLP, X: np.ndarray) -> float:
     net.forward(X)
     closest = np.inf
     for layer in net.layers[:-1]:
-        name = layer.activation.name
-        if name == "maxout":
-            fan_in, units, k = layer.W.shape
-            z = (layer.x @ layer.W.reshape(fan_in, units * k) + layer.b.reshape(-1)).reshape(
-                -1, units, k
-            )
+        k = layer.pieces
+        z = (layer.x @ layer.W.reshape(layer.W.shape[0], -1) + layer.b.reshape(-1)).reshape(
+            len(layer.x), layer.units, k
+        )
+        if k > 1:  # maxout's kink: where the best two pieces tie
             top2 = np.sort(z, axis=2)[..., -2:]
             closest = min(closest, float(np.min(top2[..., 1] - top2[..., 0])))
-        elif name in ("relu", "leaky_relu"):
-            z = layer.x @ layer.W + layer.b
+        elif layer.activation.kinked:  # ReLU's and leaky ReLU's: at 0
             closest = min(closest, float(np.min(np.abs(z))))
     return closest
+
+
+def test_kinks_are_known_by_fields_not_names() -> None:
+    """gradcheck excuses kink error for ReLU-like units (kinked) and maxout (pieces > 1)."""
+    assert {name for name in ACTIVATIONS if get_activation(name).kinked} == KINKED - {"maxout"}
+    assert {name for name in ACTIVATIONS if get_activation(name).pieces > 1} == {"maxout"}
 
 
 @pytest.mark.parametrize("loss_name", sorted(LOSSES))

@@ -253,3 +253,74 @@ def test_to_csv_failure_leaves_old_file(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         h.to_csv(target)
     assert os.listdir(tmp_path) == ["metrics.csv"] and target.is_dir()
+
+
+# ----------------------------------------------------------------------------- checked state
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 3000),
+    capacity=st.sampled_from([8, 12, 16, 64]),
+    max_levels=st.integers(1, 4),
+)
+def test_every_state_passes_its_own_checks(
+    seed: int, n: int, capacity: int, max_levels: int
+) -> None:
+    """The checks refuse only what append() never makes."""
+    rng = np.random.default_rng(seed)
+    h = History(["a", "b"], capacity=capacity, max_levels=max_levels)
+    fill(h, rng.standard_normal((n, 2)))
+    loaded = History.from_state(h.state(), like=History(["a", "b"], capacity, max_levels))
+    for key, value in h.state().items():
+        np.testing.assert_array_equal(value, loaded.state()[key], err_msg=key)
+    more = rng.standard_normal((capacity * 3, 2))  # and it goes on appending and merging
+    fill(h, more, first_step=n + 1)
+    fill(loaded, more, first_step=n + 1)
+    assert loaded.series("b").max.max() == h.series("b").max.max()
+    assert loaded.last_step == h.last_step == n + capacity * 3
+
+
+def broken(h: History, **changes: np.ndarray) -> dict[str, np.ndarray]:
+    state = h.state()
+    state.update(changes)
+    return state
+
+
+def test_a_bad_state_raises_naming_the_array() -> None:
+    h = History(["loss", "accuracy"], capacity=16, max_levels=2)
+    fill(h, np.column_stack([np.linspace(1, 0, 100), np.full(100, np.nan)]))
+    like = History(["loss", "accuracy"], capacity=16, max_levels=2)
+    ok = History.from_state(h.state(), like, nan_columns=("accuracy",))
+    first = ok.first()
+    assert first is not None and first["loss"] == 1.0 and np.isnan(first["accuracy"])
+    state = h.state()
+    cases = {
+        "accuracy NaN not allowed": (state, "raw: holds nan"),
+        "missing raw": ({k: v for k, v in state.items() if k != "raw"}, "raw: missing"),
+        "unknown array": (broken(h, extra=np.zeros(2)), "extra: not a history array"),
+        "a level too many": (broken(h, **{"level3.first": np.zeros(4, np.int64)}), "level3"),
+        "wrong kind": (broken(h, raw_steps=state["raw_steps"].astype(float)), "raw_steps: float64"),
+        "other columns": (broken(h, columns=np.array(["loss", "acc"])), "columns: not this"),
+        "other capacity": (broken(h, meta=np.array([32, 2, 100])), "meta: capacity 32 and 2"),
+        "inf in a level": (
+            broken(h, **{"level1.min": np.full_like(state["level1.min"], np.inf)}),
+            "level1.min: holds inf",
+        ),
+    }
+    for name, (bad, expected) in cases.items():
+        nan_columns = () if name == "accuracy NaN not allowed" else ("accuracy",)
+        with pytest.raises(ValueError, match=expected):
+            History.from_state(bad, like, nan_columns)
+
+
+def test_max_nbytes_is_what_a_full_history_holds() -> None:
+    columns = [f"c{i}" for i in range(7)]
+    h = History(columns, capacity=16, max_levels=3)
+    assert h.nbytes < History.max_nbytes(7, 16, 3)
+    fill(h, np.ones((5000, 7)))
+    assert h.nbytes == History.max_nbytes(7, 16, 3)
+    fill(h, np.ones((5000, 7)), first_step=5001)
+    assert h.nbytes == History.max_nbytes(7, 16, 3)
+    assert h.last_step == 10000 and History(columns).last_step is None

@@ -59,9 +59,9 @@ def torch_forward(net: MLP, params: dict, X: np.ndarray, activation: str):
     act = torch_activation(activation)
     h = torch.from_numpy(X)
     last = len(net.layers) - 1
-    for i in range(len(net.layers)):
+    for i, layer in enumerate(net.layers):
         W, b = params[f"layers.{i}.W"], params[f"layers.{i}.b"]
-        if W.ndim == 3:  # maxout: (fan_in, units, k)
+        if layer.pieces > 1:  # maxout: W is (fan_in, units, k)
             fan_in, units, k = W.shape
             z = h @ W.reshape(fan_in, units * k) + b.reshape(-1)
             h = z.view(-1, units, k).max(-1).values
@@ -144,8 +144,9 @@ OPTIMIZER_CASES: dict[str, dict] = {
         "step_size": 7,
         "gamma": 0.6,
     },
-    "adam+cosine": {"name": "adam", "lr": 0.02, "schedule": "cosine"},
-    "sgd+cosine": {"name": "sgd", "lr": 0.3, "schedule": "cosine"},
+    # The horizon is decay_steps, not the step budget: 30 of 50 steps decay, 20 stay at 0.
+    "adam+cosine": {"name": "adam", "lr": 0.02, "schedule": "cosine", "decay_steps": 30},
+    "sgd+cosine": {"name": "sgd", "lr": 0.3, "schedule": "cosine", "decay_steps": STEPS},
 }
 
 
@@ -163,18 +164,25 @@ def torch_optimizer(opt: dict, weights: list, biases: list, decay: float):
     raise KeyError(name)
 
 
-def torch_scheduler(opt: dict, optimizer, total: int):
+def torch_scheduler(opt: dict, optimizer):
     schedule = opt.get("schedule", "constant")
     if schedule == "step":
         return torch.optim.lr_scheduler.StepLR(
             optimizer, step_size=opt["step_size"], gamma=opt["gamma"]
         )
     if schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+        # Ours stays at 0 after decay_steps; torch's cosine would rise again: hold it there.
+        cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=opt["decay_steps"])
+        zero = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=0.0, total_iters=STEPS)
+        return torch.optim.lr_scheduler.SequentialLR(
+            optimizer, [cosine, zero], milestones=[opt["decay_steps"]]
+        )
     return None
 
 
-def recording_trainer(config: ExperimentConfig) -> tuple[Trainer, list]:
+def recording_trainer(
+    config: ExperimentConfig, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Trainer, list]:
     """A Trainer whose minibatches are copied as it draws them, to feed torch the same."""
     trainer = Trainer(config)
     seen: list[tuple[np.ndarray, np.ndarray]] = []
@@ -185,12 +193,12 @@ def recording_trainer(config: ExperimentConfig) -> tuple[Trainer, list]:
         seen.append((X.copy(), y.copy()))
         return X, y
 
-    trainer.batches.next = next_batch  # type: ignore[method-assign]
+    monkeypatch.setattr(trainer.batches, "next", next_batch)
     return trainer, seen
 
 
 @pytest.mark.parametrize("case", list(OPTIMIZER_CASES))
-def test_trajectory_matches_torch(case: str) -> None:
+def test_trajectory_matches_torch(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
     opt = {**OPTIMIZER_CASES[case]}
     defaults = ExperimentConfig().optimizer
     for key in ("momentum", "rho", "eps", "beta1", "beta2"):
@@ -204,13 +212,13 @@ def test_trajectory_matches_torch(case: str) -> None:
             "training": {"batch_size": 16, "steps": STEPS, "eval_every": 0, "dtype": "float64"},
         }
     )
-    trainer, seen = recording_trainer(config)
+    trainer, seen = recording_trainer(config, monkeypatch)
     net = trainer.network
     params = to_torch(net.parameters())  # the initial weights, before any step
     weights = [p for k, p in params.items() if k.endswith(".W")]
     biases = [p for k, p in params.items() if k.endswith(".b")]
     t_opt = torch_optimizer(opt, weights, biases, decay)
-    t_sched = torch_scheduler(opt, t_opt, STEPS)
+    t_sched = torch_scheduler(opt, t_opt)
     clip = opt.get("clip_norm", 0.0)
     clipped = 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -11,9 +12,10 @@ import pytest
 from engine import ConfigError, ExperimentConfig, Trainer
 from engine.data.datasets import DATASETS
 from engine.nn.activations import ACTIVATIONS, ActivationParams, get_activation, stable_sigmoid
-from engine.nn.initializers import DESCRIPTIONS, INITIALIZERS, expected_std, initialize
+from engine.nn.initializers import INITIALIZERS, expected_std, initialize
 from engine.nn.losses import LOSSES, get_loss
 from engine.nn.optimizers import OPTIMIZERS, SCHEDULES, learning_rate, make_optimizer
+from engine.registry import Registry, UnknownName
 
 DTYPES = ["float32", "float64"]
 # A dataset each loss fits, so every loss trains through its name.
@@ -162,9 +164,9 @@ def test_same_seed_same_weights_in_both_dtypes() -> None:
 
 
 def test_every_initializer_has_a_formula_and_a_description() -> None:
-    for name in INITIALIZERS:
-        assert DESCRIPTIONS[name]
-        expected_std(name, 10, 20)
+    for name, entry in INITIALIZERS.items():
+        assert entry.description
+        assert expected_std(name, 10, 20) == entry.std(10, 20, 0.01) >= 0.0
 
 
 RANDOM = sorted(set(INITIALIZERS) - {"zeros", "constant"})
@@ -358,19 +360,19 @@ def test_optimizer_and_schedule_train_by_name(name: str, schedule: str, dtype: s
 
 
 def test_schedules_by_name() -> None:
-    c = small_config(optimizer={"schedule": "step", "step_size": 10, "gamma": 0.5}).optimizer
-    assert [learning_rate(0.1, t, c, 100) for t in (0, 9, 10, 25)] == pytest.approx(
-        [0.1, 0.1, 0.05, 0.025]
+    c = small_config(
+        optimizer={"lr": 0.1, "schedule": "step", "step_size": 10, "gamma": 0.5}
+    ).optimizer
+    assert [learning_rate(c, t) for t in (0, 9, 10, 25)] == pytest.approx([0.1, 0.1, 0.05, 0.025])
+    c = small_config(optimizer={"lr": 0.1, "schedule": "cosine", "decay_steps": 100}).optimizer
+    assert [learning_rate(c, t) for t in (0, 50, 100, 150)] == pytest.approx(
+        [0.1, 0.05, 0.0, 0.0], abs=1e-15
     )
-    c = small_config(optimizer={"schedule": "cosine"}).optimizer
-    assert [learning_rate(0.1, t, c, 100) for t in (0, 50, 100)] == pytest.approx(
-        [0.1, 0.05, 0.0], abs=1e-15
-    )
-    c = small_config(optimizer={"schedule": "constant"}).optimizer
-    assert learning_rate(0.1, 1234, c, 100) == 0.1
+    c = small_config(optimizer={"lr": 0.1, "schedule": "constant"}).optimizer
+    assert learning_rate(c, 1234) == 0.1
     for schedule in SCHEDULES:
         c = small_config(optimizer={"schedule": schedule}).optimizer
-        assert type(learning_rate(0.1, 3, c, 10)) is float  # no NumPy scalar promotes float32
+        assert type(learning_rate(c, 3)) is float  # no NumPy scalar promotes float32
 
 
 def test_records_follow_the_schedule() -> None:
@@ -413,12 +415,28 @@ def test_unknown_name_lists_the_valid_ones(section: str, key: str, valid) -> Non
 
 
 def test_unknown_names_in_the_registries_list_the_valid_ones() -> None:
+    bad_optimizer = dataclasses.replace(ExperimentConfig().optimizer, name="nope")
     for lookup, registry in [
         (lambda: get_activation("nope"), ACTIVATIONS),
         (lambda: initialize("nope", (2, 2), 2, 2, np.random.default_rng(0)), INITIALIZERS),
-        (lambda: get_loss("nope"), LOSSES),
+        (lambda: get_loss("nope"), ["auto", *LOSSES]),
+        (lambda: make_optimizer(bad_optimizer), OPTIMIZERS),
+        (lambda: SCHEDULES["nope"], SCHEDULES),
     ]:
-        with pytest.raises(KeyError) as info:
+        with pytest.raises(UnknownName) as info:
             lookup()
+        assert isinstance(info.value, KeyError)  # what callers catching KeyError rely on
+        assert "'nope'" in str(info.value)
         for name in registry:
             assert name in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "registry", [ACTIVATIONS, INITIALIZERS, LOSSES, OPTIMIZERS, SCHEDULES], ids=lambda r: r.kind
+)
+def test_registries_are_registries_read_as_mappings(registry: Registry) -> None:
+    assert isinstance(registry, Registry)
+    names = list(registry)
+    assert names and len(registry) == len(names) == len(set(names))
+    assert all(name in registry for name in names) and "nope" not in registry
+    assert [name for name, _ in registry.items()] == names

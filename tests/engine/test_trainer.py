@@ -20,6 +20,7 @@ from engine import (
     StepRecord,
     Trainer,
 )
+from engine.data.datasets import Dataset
 
 
 def config(**sections: dict) -> ExperimentConfig:
@@ -55,7 +56,7 @@ def test_same_seed_same_run_bit_for_bit(sections: dict) -> None:
     for name, p in a.network.parameters().items():
         assert np.array_equal(p, b.network.parameters()[name]), name
     assert repr(a.evals) == repr(b.evals)  # repr is exact for floats, and NaN equals NaN
-    assert len(a.evals) == 4
+    assert [e.step for e in a.evals] == [0, 10, 20, 30, 40]
     np.testing.assert_array_equal(a.dataset.X_train, b.dataset.X_train)
 
 
@@ -182,10 +183,42 @@ def test_run_after_divergence_does_no_steps() -> None:
     assert again.steps == 0, f"run() reported {again.steps} steps but did none"
 
 
+def test_an_evaluation_that_overflows_is_a_divergence() -> None:
+    """A target of 1e30 squares past float32 in the evaluation of the whole set: the run
+    stops there, at step 0, rather than keep an infinite loss in its evaluations."""
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((40, 1))
+    y[7] = 1e30
+    data = Dataset(
+        name="huge.npz",
+        task="regression",
+        X_train=rng.standard_normal((40, 2)),
+        y_train=y,
+        X_val=rng.standard_normal((10, 2)),
+        y_val=rng.standard_normal((10, 1)),
+        n_classes=0,
+        feature_names=["a", "b"],
+    )
+    cfg = config(data={"name": "sine", "n_samples": 50}, training={"batch_size": 4})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trainer = Trainer(cfg, dataset=data)
+    assert trainer.diverged is not None and trainer.diverged.step == 0
+    assert "evaluation's train_loss is inf" in str(trainer.diverged)
+    assert trainer.evals == []
+    with pytest.raises(Diverged):
+        trainer.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        other = Trainer(cfg, dataset=data)
+    other.restore(trainer.checkpoint())  # and it is saved and loaded as a diverged run
+    assert other.diverged is not None and other.diverged.step == 0
+
+
 # ----------------------------------------------------------------------------- run and stop
 
 
-def test_run_stops_when_the_event_is_set() -> None:
+def test_run_stops_when_the_event_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
     trainer = Trainer(config())
     stop = threading.Event()
     step = trainer.step
@@ -196,7 +229,7 @@ def test_run_stops_when_the_event_is_set() -> None:
             stop.set()
         return record
 
-    trainer.step = step_then_maybe_stop  # type: ignore[method-assign]
+    monkeypatch.setattr(trainer, "step", step_then_maybe_stop)
     result = trainer.run(100, stop=stop)
     assert result == RunResult(7, stopped=True)
     assert trainer.steps_done == 7
@@ -238,8 +271,7 @@ def test_step_record_layers_have_the_layer_stats() -> None:
     for row, layer in zip(record.stats, record.layers, strict=True):
         assert isinstance(layer, LayerStats)
         assert list(row) == [getattr(layer, s) for s in LAYER_STATS]
-    out = record.layers[-1]
-    assert out.dead == 0 and out.saturated == 0
+    assert record.layers[-1].saturated == 0  # the output layer is linear
     for layer in record.layers:
         assert layer.grad_norm_W > 0 and layer.weight_norm > 0 and layer.update_ratio > 0
 
@@ -269,10 +301,11 @@ def test_history_has_a_row_per_step() -> None:
     np.testing.assert_allclose(series.mean, [r.loss for r in records])
 
 
-def test_evals_every_eval_every_steps() -> None:
+def test_evals_at_step_0_then_every_eval_every_steps() -> None:
     trainer = Trainer(config(training={"eval_every": 3}))
+    assert [e.step for e in trainer.evals] == [0]  # the initial net, before any step
     trainer.run(10)
-    assert [e.step for e in trainer.evals] == [3, 6, 9]
+    assert [e.step for e in trainer.evals] == [0, 3, 6, 9]
     assert all(isinstance(e, EvalRecord) for e in trainer.evals)
     assert len(trainer.evals[0].dead) == len(trainer.network.layers) - 1
     none = Trainer(config(training={"eval_every": 0}))
@@ -287,9 +320,7 @@ def test_high_learning_rate_kills_relu_units() -> None:
     trainer = Trainer(config(model={"activation": "relu"}, optimizer={"name": "sgd", "lr": 5.0}))
     result = trainer.run(300)
     assert result.diverged is None
-    record = trainer.step()
-    dead_index = LAYER_STATS.index("dead")
-    assert record.stats[:-1, dead_index].sum() > 0
+    assert sum(trainer.evals[0].dead) == 0
     assert sum(trainer.evaluate().dead) > 0
     assert sum(trainer.evals[-1].dead) > 0
 
