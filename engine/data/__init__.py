@@ -1,1 +1,2 @@
-"""Data: the synthetic 2-D sets and CSV/NPZ files, split and standardized."""
+"""Data: the synthetic 2-D sets (datasets), CSV/NPZ files (loaders), and the checks on
+labels and targets that both go through (checks)."""

@@ -1,17 +1,26 @@
-"""Toy datasets (spiral, circles, moons, ...), CSV/NPZ loaders, and the seeded train/val split."""
+"""Toy datasets (spiral, circles, moons, ...) by name, and the Dataset: a file or a generated
+set, shuffled, split and standardized, its labels and targets checked."""
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 import numpy as np
 
+from engine.data.checks import (
+    as_targets,
+    features_problem,
+    labels_problem,
+    rows_problem,
+    targets_problem,
+)
+from engine.data.loaders import Table, fail, load_file
 from engine.errors import ConfigError
+from engine.registry import Registry, UnknownName
 
 XY = tuple[np.ndarray, np.ndarray]
 Rng = np.random.Generator
@@ -33,8 +42,15 @@ class DataSpec(Protocol):
     target: str
 
 
+TASKS = ("classification", "regression")
+
+
 @dataclass
 class Dataset:
+    """Checked when built (a ConfigError on "dataset" names the array and entry): labels
+    whole numbers 0..n_classes-1, stored int64; targets (n, t), a 1-D y becoming (n, 1);
+    features and targets finite; one label or target a row; a sample in each part."""
+
     name: str
     task: str  # "classification" or "regression"
     X_train: np.ndarray  # (n, d) float64
@@ -47,6 +63,46 @@ class Dataset:
     # What standardization subtracted and divided by (0 and 1 when it was off).
     x_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
     x_std: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        if self.task == "regression":
+            self.y_train, self.y_val = as_targets(self.y_train), as_targets(self.y_val)
+        problem = self._problem()
+        if problem:
+            raise ConfigError("dataset", problem)
+        if self.task == "classification":  # whole numbers, checked: now class indices
+            self.y_train, self.y_val = self.y_train.astype(np.int64), self.y_val.astype(np.int64)
+
+    def _problem(self) -> str | None:
+        if self.task not in TASKS:
+            return f"task must be one of {', '.join(TASKS)}, got {self.task!r}"
+        classify = self.task == "classification"
+        if classify and self.n_classes < 2:
+            return f"classification needs n_classes >= 2, got {self.n_classes}"
+        if classify and len(self.class_names) not in (0, self.n_classes):
+            return f"{len(self.class_names)} class_names for n_classes = {self.n_classes}"
+        for part in ("train", "val"):
+            X, y = getattr(self, f"X_{part}"), getattr(self, f"y_{part}")
+            problem = features_problem(f"X_{part}", X) or rows_problem(
+                f"X_{part}", X, f"y_{part}", y
+            )
+            if problem:
+                return problem
+            if len(X) == 0:
+                return f"X_{part} has no rows; each part needs at least one sample"
+            counted = f"n_classes = {self.n_classes}"
+            problem = (
+                labels_problem(f"y_{part}", y, self.n_classes, counted)
+                if classify
+                else targets_problem(f"y_{part}", y)
+            )
+            if problem:
+                return problem
+        if self.X_val.shape[1] != self.X_train.shape[1]:
+            return f"X_val has {self.X_val.shape[1]} features, X_train {self.X_train.shape[1]}"
+        if not classify and self.y_val.shape[1] != self.y_train.shape[1]:
+            return f"y_val has {self.y_val.shape[1]} outputs, y_train {self.y_train.shape[1]}"
+        return None
 
     @property
     def n_features(self) -> int:
@@ -66,24 +122,14 @@ class DatasetSpec:
     takes_n_classes: bool  # False: a fixed number of classes (or regression)
 
 
-class Table(NamedTuple):
-    """A loaded file before the split: what load_csv and load_npz return."""
-
-    X: np.ndarray
-    y: np.ndarray
-    task: str
-    feature_names: list[str]
-    class_names: list[str]
-
-
-DATASETS: dict[str, DatasetSpec] = {}
+DATASETS = Registry[DatasetSpec]("dataset")
 
 
 def register(
     name: str, task: str, description: str, takes_n_classes: bool = False
 ) -> Callable[[GenerateFn], GenerateFn]:
     def wrap(fn: GenerateFn) -> GenerateFn:
-        DATASETS[name] = DatasetSpec(name, task, description, fn, takes_n_classes)
+        DATASETS.add(name, DatasetSpec(name, task, description, fn, takes_n_classes))
         return fn
 
     return wrap
@@ -183,13 +229,13 @@ def make_dataset(config: DataSpec, rng: np.random.Generator) -> Dataset:
     if config.path:
         table = load_file(config.path, config.target)
         name = Path(config.path).name
+        if len(table.X) < 2:
+            raise fail(config.path, f"need at least 2 samples to split, got {len(table.X)}")
     else:
-        table = _generate(config, rng)
+        table = _generate(config, rng)  # it checks data.n_samples >= 2
         name = config.name
     X, y = table.X, table.y
     n = X.shape[0]
-    if n < 2:
-        raise ConfigError("data.path", f"need at least 2 samples to split, got {n}")
 
     order = rng.permutation(n)
     n_train = training_size(n, config.train_fraction)
@@ -220,10 +266,10 @@ def make_dataset(config: DataSpec, rng: np.random.Generator) -> Dataset:
 
 
 def _generate(config: DataSpec, rng: np.random.Generator) -> Table:
-    spec = DATASETS.get(config.name)
-    if spec is None:
-        valid = ", ".join(DATASETS)
-        raise ConfigError("data.name", f"unknown dataset {config.name!r}; valid: {valid}")
+    try:
+        spec = DATASETS[config.name]
+    except UnknownName as error:
+        raise ConfigError("data.name", str(error)) from None
     if config.n_samples < 2:
         raise ConfigError("data.n_samples", f"need at least 2 samples, got {config.n_samples}")
     if not (math.isfinite(config.noise) and config.noise >= 0):
@@ -239,211 +285,6 @@ def _generate(config: DataSpec, rng: np.random.Generator) -> Table:
     return Table(X.astype(np.float64), y.astype(np.int64), spec.task, feature_names, names)
 
 
-# ----------------------------------------------------------------------------- loaders
-
-_MISSING = {"", "nan", "na", "n/a", "null", "none"}
-
-
-def _fail(path: str | Path, message: str, line: int | None = None) -> ConfigError:
-    where = f"{Path(path).name}, line {line}" if line is not None else Path(path).name
-    return ConfigError("data.path", f"{where}: {message}")
-
-
 def training_size(n: int, train_fraction: float) -> int:
     """Samples in the training part of n; each part keeps at least one."""
     return min(max(round(n * train_fraction), 1), n - 1)
-
-
-def load_file(path: str | Path, target: str = "") -> Table:
-    """Load a .csv or .npz file by its suffix."""
-    if "\x00" in str(path):
-        raise _fail(path, "a file name cannot contain a NUL character")
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        return load_csv(path, target)
-    if suffix == ".npz":
-        return load_npz(path)
-    raise _fail(path, f"unsupported file type {suffix or '(none)'!r}; use .csv or .npz")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _read_rows(path: str | Path) -> list[tuple[int, list[str]]]:
-    """Non-blank rows of a CSV file with their line numbers, cells stripped."""
-    rows: list[tuple[int, list[str]]] = []
-    line = 0
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            for cells in reader:
-                line = reader.line_num
-                if len(cells) == 0 or (len(cells) == 1 and not cells[0].strip()):
-                    continue
-                rows.append((line, [c.strip() for c in cells]))
-    except FileNotFoundError:
-        raise _fail(path, "file not found") from None
-    except IsADirectoryError:
-        raise _fail(path, "is a directory, not a file") from None
-    except UnicodeDecodeError:
-        raise _fail(path, "is not a UTF-8 text file") from None
-    except csv.Error as e:
-        raise _fail(path, str(e), line + 1) from None
-    except OSError as e:
-        raise _fail(path, f"cannot read: {e.strerror}") from None
-    return rows
-
-
-def load_csv(path: str | Path, target: str = "") -> Table:
-    """Features in every column but the label: the last one, or the column named `target`.
-
-    A header row is optional. Integer or text labels classify (sorted labels become
-    0..C-1, kept in class_names); real-valued labels regress.
-    """
-    rows = _read_rows(path)
-    if not rows:
-        raise _fail(path, "the file is empty")
-    first_line, first = rows[0]
-    width = len(first)
-    if width < 2:
-        raise _fail(path, "need a feature and a label column separated by commas", first_line)
-
-    if target:
-        if target not in first:
-            shown = ", ".join(first) if any(not _is_number(c) for c in first) else "no header row"
-            raise _fail(path, f"unknown target column {target!r}; columns: {shown}")
-        header: list[str] | None = first
-        label_col = first.index(target)
-    else:
-        label_col = width - 1
-        # A header has a non-numeric feature cell; a missing value ("", "NA") does not count.
-        looks_like_header = any(
-            not _is_number(c) and c.lower() not in _MISSING for c in first[:label_col]
-        )
-        header = first if looks_like_header else None
-    data = rows[1:] if header is not None else rows
-    if not data:
-        raise _fail(path, "no data rows after the header")
-
-    columns = header if header is not None else [f"x{i + 1}" for i in range(width)]
-    feature_cols = [i for i in range(width) if i != label_col]
-    X = np.empty((len(data), len(feature_cols)))
-    labels: list[str] = []
-    for r, (line, cells) in enumerate(data):
-        if len(cells) != width:
-            raise _fail(path, f"expected {width} cells, found {len(cells)}", line)
-        for j, col in enumerate(feature_cols):
-            X[r, j] = _parse_feature(path, cells[col], columns[col], line)
-        label = cells[label_col]
-        if label.lower() in _MISSING:
-            raise _fail(path, f"missing label ({label!r})", line)
-        if _is_number(label) and not math.isfinite(float(label)):
-            raise _fail(path, f"label {label!r} is not a finite number", line)
-        labels.append(label)
-
-    y, task, class_names = _encode_labels(path, labels)
-    return Table(X, y, task, [columns[i] for i in feature_cols], class_names)
-
-
-def _parse_feature(path: str | Path, text: str, column: str, line: int) -> float:
-    if text.lower() in _MISSING:
-        raise _fail(path, f"missing value ({text!r}) in column {column!r}", line)
-    try:
-        value = float(text)
-    except ValueError:
-        raise _fail(path, f"{text!r} in column {column!r} is not a number", line) from None
-    if not math.isfinite(value):
-        raise _fail(path, f"{text!r} in column {column!r} is not a finite number", line)
-    return value
-
-
-def _encode_labels(path: str | Path, labels: list[str]) -> tuple[np.ndarray, str, list[str]]:
-    """Text labels -> classes, whole numbers -> classes, other numbers -> a regression target."""
-    if all(_is_number(s) for s in labels):
-        values = np.array([float(s) for s in labels])
-        if not np.all(values == np.round(values)):
-            return values.reshape(-1, 1), "regression", []
-        return _classes(path, values.astype(np.int64))
-    return _classes(path, np.array(labels))
-
-
-def _classes(path: str | Path, labels: np.ndarray) -> tuple[np.ndarray, str, list[str]]:
-    names, y = np.unique(labels, return_inverse=True)
-    if len(names) < 2:
-        raise _fail(path, f"every label is {names[0]!s}; classification needs at least 2 classes")
-    return y.reshape(-1).astype(np.int64), "classification", [str(s) for s in names]
-
-
-def load_npz(path: str | Path) -> Table:
-    """Arrays X (n, d) and y: 1-D labels classify (unless real-valued), 2-D targets regress.
-
-    An optional array feature_names (d strings) names the columns.
-    """
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(6)
-    except FileNotFoundError:
-        raise _fail(path, "file not found") from None
-    except IsADirectoryError:
-        raise _fail(path, "is a directory, not a file") from None
-    except OSError as e:
-        raise _fail(path, f"cannot read: {e.strerror}") from None
-    # Check the magic ourselves: numpy's own message for a pickle suggests unsafe loading.
-    if magic.startswith(b"\x93NUMPY"):
-        raise _fail(path, "holds a single .npy array; save X and y with np.savez")
-    if not magic.startswith(b"PK"):
-        raise _fail(path, "is not an .npz archive; save X and y with np.savez")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except Exception as e:  # numpy and zipfile raise many kinds of error on a bad file
-        raise _fail(path, f"corrupt .npz file ({e})") from None
-
-    with archive:
-        arrays: dict[str, np.ndarray] = {}
-        for key in ("X", "y", "feature_names"):
-            if key not in archive.files:
-                if key == "feature_names":
-                    continue
-                found = ", ".join(archive.files) or "nothing"
-                raise _fail(path, f"missing array {key!r}; found: {found}")
-            try:
-                arrays[key] = archive[key]
-            except Exception as e:  # a corrupt or truncated member, or a pickled object array
-                raise _fail(path, f"cannot read array {key!r}: {e}") from None
-
-    X, y = arrays["X"], arrays["y"]
-    if X.ndim != 2 or X.dtype.kind not in "biuf" or X.shape[1] == 0:
-        raise _fail(path, f"X must be a 2-D numeric array, got {X.ndim}-D {X.dtype}")
-    X = X.astype(np.float64)
-    if not np.all(np.isfinite(X)):
-        raise _fail(path, "X holds NaN or infinite values")
-    if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
-        raise _fail(path, f"y must have one entry per row of X: X {X.shape}, y {y.shape}")
-
-    d = X.shape[1]
-    feature_names = [f"x{i + 1}" for i in range(d)]
-    if "feature_names" in arrays:
-        names = arrays["feature_names"]
-        if names.shape != (d,) or names.dtype.kind != "U":
-            raise _fail(path, f"feature_names must be {d} strings")
-        feature_names = [str(s) for s in names]
-
-    if y.dtype.kind in "US" and y.ndim == 1:
-        y_text = np.char.decode(y, "latin-1") if y.dtype.kind == "S" else y
-        y_out, task, class_names = _classes(path, y_text)
-        return Table(X, y_out, task, feature_names, class_names)
-    if y.dtype.kind not in "biuf":
-        raise _fail(path, f"y must hold numbers or text labels, got {y.dtype}")
-    y = y.astype(np.float64)
-    if not np.all(np.isfinite(y)):
-        raise _fail(path, "y holds NaN or infinite values")
-    if y.ndim == 2 or not np.all(y == np.round(y)):
-        y_out = y if y.ndim == 2 else y.reshape(-1, 1)
-        return Table(X, y_out, "regression", feature_names, [])
-    y_out, task, class_names = _classes(path, y.astype(np.int64))
-    return Table(X, y_out, task, feature_names, class_names)

@@ -10,8 +10,10 @@
 
 weights.npz is the source of truth for resuming; the metric files are exports, written by a
 final save (the end of a run, or a stop), not by the checkpoints between. Every file is written
-atomically (engine.store.toml.atomic_write), and weights.npz is read with
-allow_pickle=False: a broken or hostile file is a RunError naming it, never a crash or code.
+atomically (engine.store.atomic), and weights.npz is read with allow_pickle=False: a broken or
+hostile file is a RunError naming it, never a crash or code. Loading only reads: a file that is
+refused is left exactly as it was, and nothing in the directory is written until its
+checkpoint has been accepted.
 """
 
 from __future__ import annotations
@@ -134,8 +136,10 @@ def write_npz(f: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
     for key, value in arrays.items():
         if value.dtype.hasobject:
             raise TypeError(f"{key}: object arrays are not saved")
-    # numpy's stub lets a ** mapping collide with the allow_pickle keyword; keys here never do.
-    np.savez(f, **arrays)  # type: ignore[arg-type]
+    # numpy's stub lets a ** mapping collide with its allow_pickle keyword (a bool); the
+    # keys here never do, which Any tells the type checker.
+    named: dict[str, Any] = dict(arrays)
+    np.savez(f, **named)
 
 
 def summarize(trainer: Trainer, final: bool) -> dict[str, Any]:
@@ -292,14 +296,19 @@ def load_run(run_dir: str | os.PathLike[str], steps: int | None = None) -> Loade
     if steps is not None:
         done = _steps_done(arrays, weights)
         if steps < done:
-            raise ConfigError("training.steps", f"the run has done {done} steps, got {steps}")
+            raise ConfigError(
+                "training.steps",
+                f"the run has done {done} steps, got {steps}: resume with at least {done} "
+                "(the run is kept as it is)",
+            )
         config = config.with_changes(training={"steps": steps})
     trainer = Trainer(config)  # data errors are ConfigErrors naming the data file
     try:
         trainer.restore(arrays)
     except CheckpointError as error:
         raise RunError(f"{weights}: {error}") from None
-    return LoadedRun(run_dir, config, trainer, trainer.history, trainer.evals, summary)
+    # trainer.config, not config: restoring an older checkpoint can bring its live rate.
+    return LoadedRun(run_dir, trainer.config, trainer, trainer.history, trainer.evals, summary)
 
 
 def resume_trainer(run_dir: str | os.PathLike[str], steps: int | None = None) -> Trainer:

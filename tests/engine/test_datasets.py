@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from engine.config import ConfigError, DataConfig
-from engine.data.datasets import DATASETS, Dataset, load_csv, load_npz, make_dataset
+from engine.data.datasets import DATASETS, Dataset, make_dataset
+from engine.data.loaders import load_csv, load_npz
 
 
-def make(rng_seed: int = 0, **fields: object) -> Dataset:
-    return make_dataset(DataConfig(**fields), np.random.default_rng(rng_seed))  # type: ignore[arg-type]
+def make(rng_seed: int = 0, **fields: Any) -> Dataset:
+    return make_dataset(DataConfig(**fields), np.random.default_rng(rng_seed))
 
 
 def all_rows(d: Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -288,7 +290,7 @@ def test_npz_classification_and_regression(tmp_path: Path) -> None:
 
 def test_npz_bad_contents(tmp_path: Path) -> None:
     X = np.zeros((4, 2))
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "object.npz": dict(X=np.array([[1, "a"]] * 4, dtype=object), y=np.zeros(4)),
         "no_y.npz": dict(X=X),
         "lengths.npz": dict(X=X, y=np.zeros(5)),
@@ -300,15 +302,15 @@ def test_npz_bad_contents(tmp_path: Path) -> None:
     }
     messages = {}
     for name, arrays in cases.items():
-        np.savez(tmp_path / name, **arrays)  # type: ignore[arg-type]
+        np.savez(tmp_path / name, **arrays)
         messages[name] = npz_error(tmp_path / name)
     assert "cannot read array 'X'" in messages["object.npz"]
     assert "missing array 'y'; found: X" in messages["no_y.npz"]
     assert "one entry per row" in messages["lengths.npz"]
     assert "2-D numeric" in messages["flat_x.npz"] and "2-D numeric" in messages["text_x.npz"]
-    assert "NaN" in messages["nan.npz"]
+    assert "X[0, 0] = nan, features must be finite numbers" in messages["nan.npz"]
     assert "at least 2 classes" in messages["one_class.npz"]
-    assert "one entry per row" in messages["y3d.npz"]
+    assert "y must be 1-D labels or 2-D targets" in messages["y3d.npz"]
 
 
 def test_npz_bad_files(tmp_path: Path) -> None:
