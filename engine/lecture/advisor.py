@@ -5,7 +5,8 @@
         print(advice.level, advice.message)
 
 Cheap enough to call at 1-2 Hz from a UI: it reads the last rows of the history, the
-latest evaluation and, for symmetry, the hidden weights once; no forward pass.
+latest evaluation and, for symmetry, the hidden weights once; no forward pass. Its numbers
+are engine.lecture.thresholds', read by engine.lecture.readings.
 """
 
 from __future__ import annotations
@@ -13,26 +14,32 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
+from engine.lecture.readings import (
+    dead_shares,
+    first,
+    grad_ratio,
+    loss_drop,
+    saturated_shares,
+    update_ratio,
+    worst,
+)
+from engine.lecture.thresholds import (
+    CHANCE_HIGH,
+    CHANCE_LOW,
+    DEAD,
+    IDENTICAL,
+    MOST,
+    SLOW,
+    UPDATE_HIGH,
+    UPDATE_LOW,
+    VANISHES,
+    WINDOW,
+)
 from engine.train.diagnostics import chance_loss, symmetry
 from engine.train.trainer import Trainer
 
 WARNING = "warning"  # likely hurts training: do something
 INFO = "info"  # worth knowing; may be fine
-
-DEAD = 0.4  # dead-unit share in a layer (CS231n: up to 40% of a network can die)
-# Update/weight ratio: ~1e-3 is healthy. Adam takes lr-sized steps for its first ~100
-# steps (about 1.5e-2 on the default run), so "far above" starts at 3e-2.
-UPDATE_HIGH = 3e-2
-UPDATE_LOW = 1e-4
-STUCK = 0.9  # "the loss has not come down": still above 90% of the first loss
-SATURATED = 0.5  # share of a layer's units saturated for most samples
-CHANCE_HIGH = 2.0  # first loss more than twice ln C: the net starts overconfident
-CHANCE_LOW = 0.5  # first loss under half of ln C: not a fresh net, or the labels leak
-FADES = 1e-2  # first layer's gradient norm under 1% of the last layer's
-IDENTICAL = 1e-4  # largest distance between units, relative to their size
-WINDOW = 20  # recent steps averaged, so that one noisy batch does not decide
 
 
 @dataclass(frozen=True)
@@ -43,30 +50,12 @@ class Advice:
     topic: str = ""  # dead, update_high, update_low, saturated, vanishing, chance, symmetry
 
 
-def _recent(trainer: Trainer, column: str) -> float:
-    start = max(1, trainer.steps_done - WINDOW + 1)
-    series = trainer.history.series(column, max_points=WINDOW, start=start)
-    return float(np.average(series.mean, weights=series.count))
-
-
-def _worst(shares: list[float]) -> tuple[int, float]:
-    """The hidden layer with the largest share, 1-based, and the share."""
-    i = int(np.argmax(shares))
-    return i + 1, shares[i]
-
-
 def dead_units(trainer: Trainer) -> list[Advice]:
-    units = [layer.units for layer in trainer.network.layers[:-1]]
-    if not units or not trainer.network.layers[0].activation.dead_units:
+    # The latest evaluation counts over the whole training set (the one definition).
+    if not trainer.evals or trainer.n_layers < 2:
         return []
-    # The latest evaluation counts over the whole training set; before the first one,
-    # the recent batches (zero for a whole batch: an upper bound).
-    if trainer.evals:
-        counts = [float(d) for d in trainer.evals[-1].dead]
-    else:
-        counts = [_recent(trainer, f"layers.{i}.dead") for i in range(len(units))]
-    layer, share = _worst([c / u for c, u in zip(counts, units, strict=True)])
-    if share <= DEAD:
+    layer, share = worst(dead_shares(trainer, trainer.evals[-1]))
+    if share < DEAD:
         return []
     return [
         Advice(
@@ -79,19 +68,12 @@ def dead_units(trainer: Trainer) -> list[Advice]:
     ]
 
 
-def update_ratio(trainer: Trainer) -> list[Advice]:
+def update_size(trainer: Trainer) -> list[Advice]:
     if trainer.steps_done < WINDOW:
         return []  # too few steps to average over
-    last = trainer.history.last() or {}
-    # A layer whose weights are all zero has no ratio (and symmetry says why).
-    ratios = [
-        _recent(trainer, f"layers.{i}.update_ratio")
-        for i in range(trainer.n_layers)
-        if last.get(f"layers.{i}.weight_norm", 0.0) > 0
-    ]
-    if not ratios:
-        return []
-    ratio = float(np.median(ratios))
+    ratio = update_ratio(trainer)
+    if ratio is None:
+        return []  # all weights zero: identical_units says why
     if ratio > UPDATE_HIGH:
         return [
             Advice(
@@ -103,8 +85,7 @@ def update_ratio(trainer: Trainer) -> list[Advice]:
             )
         ]
     # Tiny updates are fine once the loss is low; they matter when it is stuck.
-    stuck = _recent(trainer, "loss") >= STUCK * _first_loss(trainer)
-    if ratio < UPDATE_LOW and stuck:
+    if ratio < UPDATE_LOW and loss_drop(trainer) < SLOW:
         return [
             Advice(
                 WARNING,
@@ -119,19 +100,17 @@ def update_ratio(trainer: Trainer) -> list[Advice]:
 
 
 def saturation(trainer: Trainer) -> list[Advice]:
-    layers = trainer.network.layers[:-1]
-    if not layers or not layers[0].activation.saturated_units:
+    if trainer.n_layers < 2:
         return []
-    shares = [_recent(trainer, f"layers.{i}.saturated") / l.units for i, l in enumerate(layers)]
-    layer, share = _worst(shares)
-    if share <= SATURATED:
+    layer, share = worst(saturated_shares(trainer))
+    if share < MOST:
         return []
-    low, high = ("-1", "+1") if layers[0].activation.name == "tanh" else ("0", "1")
+    ends = trainer.network.layers[0].activation.facts.output_range
     return [
         Advice(
             WARNING,
-            f"{share:.0%} of hidden layer {layer}'s units are saturated (stuck near {low} or "
-            f"{high}), so they pass almost no gradient: use Xavier init or smaller weights.",
+            f"{share:.0%} of hidden layer {layer}'s units are saturated (stuck at the ends of "
+            f"{ends}), so they pass almost no gradient: use Xavier init or smaller weights.",
             share,
             "saturated",
         )
@@ -141,11 +120,9 @@ def saturation(trainer: Trainer) -> list[Advice]:
 def vanishing(trainer: Trainer) -> list[Advice]:
     if trainer.n_layers < 3:
         return []  # with one hidden layer there is no depth for the gradient to fade over
-    first = _recent(trainer, "layers.0.grad_norm_W")
-    last = _recent(trainer, f"layers.{trainer.n_layers - 1}.grad_norm_W")
-    if last <= 0 or first >= FADES * last:
+    ratio = grad_ratio(trainer)
+    if ratio >= VANISHES:
         return []
-    ratio = first / last
     return [
         Advice(
             WARNING,
@@ -158,18 +135,12 @@ def vanishing(trainer: Trainer) -> list[Advice]:
     ]
 
 
-def _first_loss(trainer: Trainer) -> float:
-    """The loss at the first recorded step: exact while step 1 is kept raw (the first few
-    thousand steps), else the mean of the oldest bucket."""
-    return float(trainer.history.series("loss", end=1).mean[0])
-
-
 def initial_loss(trainer: Trainer) -> list[Advice]:
     d = trainer.dataset
     if d.task != "classification":
         return []  # chance loss is ln C for classifiers only
     chance = chance_loss(d.n_classes)
-    loss = _first_loss(trainer)
+    loss = first(trainer, "loss")
     times = loss / chance
     if CHANCE_LOW <= times <= CHANCE_HIGH or not math.isfinite(times):
         return []
@@ -182,26 +153,25 @@ def initial_loss(trainer: Trainer) -> list[Advice]:
 
 
 def identical_units(trainer: Trainer) -> list[Advice]:
-    advice = []
     for i, (layer, spread) in enumerate(
         zip(trainer.network.layers[:-1], symmetry(trainer.network), strict=False)
     ):
         if layer.units > 1 and spread < IDENTICAL:
-            advice.append(
+            # The first such layer says it; the rest follow from it.
+            return [
                 Advice(
                     WARNING,
-                    f"All {layer.units} units of hidden layer {i + 1} are identical (they differ "
-                    f"by {spread:.1e}): zero or constant init gives every unit the same update. "
-                    "Use a random init: He for ReLU, Xavier for tanh.",
+                    f"All {layer.units} units of hidden layer {i + 1} are identical (they "
+                    f"differ by {spread:.1e}): zero or constant init gives every unit the same "
+                    "update. Use a random init: He for ReLU, Xavier for tanh.",
                     spread,
                     "symmetry",
                 )
-            )
-            break  # the first such layer says it; the rest follow from it
-    return advice
+            ]
+    return []
 
 
-CHECKS = (dead_units, update_ratio, saturation, vanishing, initial_loss, identical_units)
+CHECKS = (dead_units, update_size, saturation, vanishing, initial_loss, identical_units)
 
 
 def advise(trainer: Trainer) -> list[Advice]:

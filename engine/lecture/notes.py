@@ -36,6 +36,7 @@ class ActivationNote:
     saturation: str
     dies: str
     rule: str
+    parameters: str = "a dense layer's (fan_in + 1) x units; the activation adds none"
 
 
 # The rule of thumb is the lecture's: use ReLU and mind the learning rate; try leaky ReLU
@@ -105,6 +106,7 @@ ACTIVATION_NOTES: dict[str, ActivationNote] = {
         "no: the winning piece is linear",
         "no: the winning piece always passes the gradient",
         "the next thing to try, like leaky ReLU, if the parameters are affordable",
+        "k pieces: k x a dense layer's (fan_in + 1) x units; twice at k = 2",
     ),
 }
 
@@ -222,10 +224,6 @@ def activation_card(name: str) -> Card:
     centred = "yes" if f.zero_centred else "no (outputs lean positive, so the next layer's"
     if not f.zero_centred:
         centred += " weight updates tend to share one sign and zig-zag)"
-    if name == "maxout":
-        params = "k pieces: k x a dense layer's (fan_in + 1) x units; twice at k = 2"
-    else:
-        params = "a dense layer's (fan_in + 1) x units; the activation adds none"
     return Card(
         note.title,
         (
@@ -235,7 +233,7 @@ def activation_card(name: str) -> Card:
             f"Zero-centred: {centred}",
             f"Can die: {note.dies}",
             f"Cost: {f.cost}",
-            f"Parameters: {params}",
+            f"Parameters: {note.parameters}",
             f.note,
             f"Rule of thumb: {note.rule}",
         ),
@@ -248,7 +246,9 @@ def init_card(name: str) -> Card:
     note = INIT_NOTES[name]
     lines = [f"Draws: {note.draws}"]
     std = expected_std(name, EXAMPLE_FAN, EXAMPLE_FAN)
-    if std > 0 and name not in ("normal", "uniform"):  # those two follow init_scale
+    # A std that follows init_scale (normal, uniform) has no example at a fan to give.
+    scaled = std != expected_std(name, EXAMPLE_FAN, EXAMPLE_FAN, scale=1.0)
+    if std > 0 and not scaled:
         lines.append(f"Std: {std:.3g} at fan_in = fan_out = {EXAMPLE_FAN}")
     lines += [
         f"Keeps the signal: {note.keeps}",

@@ -13,32 +13,18 @@ About 0.5 s for 10 x 500 in float64 on 1000 samples.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from engine.config import ModelConfig
-from engine.lecture.scenarios import (
-    HOLDS,
-    MOST,
-    NOT_OBSERVED,
-    OBSERVED,
-    UNSATURATED,
-    Verdict,
-    depth_factor,
-)
+from engine.lecture.readings import depth_factor, shares
+from engine.lecture.scenarios import NOT_OBSERVED, OBSERVED, Verdict
+from engine.lecture.thresholds import COLLAPSED, COLLAPSES, HOLDS, MOST, UNSATURATED
+from engine.registry import Registry
 from engine.train.build import build_network
-from engine.train.diagnostics import LayerProfile, activation_profile
-
-# What a profile is expected to show, and the test for it on the result.
-COLLAPSES = "collapses"  # std falls toward 0 layer by layer
-SATURATES = "saturates"  # most units sit at the ends of their range
-HOLDS_STD = "holds"  # std roughly constant with depth
-SHRINKS = "shrinks"  # std falls steadily, not as fast as collapse
-
-COLLAPSED = 1e-3  # last layer's std below this counts as "toward 0"
-COLLAPSE_FACTOR = 0.5  # ...and it shrinks by more than half a layer
-SHRINK_FACTOR = HOLDS[0]  # below "roughly constant" is shrinking
+from engine.train.diagnostics import LayerProfile, activation_profile, saturated_units
 
 
 @dataclass(frozen=True)
@@ -54,6 +40,34 @@ class ProfileResult:
     def factor(self) -> float:
         return depth_factor(self.stds)
 
+    @property
+    def saturated_share(self) -> float:
+        return float(np.mean(self.saturated)) if self.saturated else 0.0
+
+
+# What a profile is expected to show, as a test on the result.
+Expectation = Callable[[ProfileResult], bool]
+
+
+def collapses(result: ProfileResult) -> bool:
+    """The std falls toward 0 layer by layer."""
+    return result.factor < COLLAPSES and result.stds[-1] < COLLAPSED
+
+
+def saturates(result: ProfileResult) -> bool:
+    """Most units sit at the ends of their range."""
+    return result.saturated_share >= MOST
+
+
+def holds(result: ProfileResult) -> bool:
+    """The std stays roughly constant with depth, unsaturated."""
+    return HOLDS[0] <= result.factor <= HOLDS[1] and result.saturated_share <= UNSATURATED
+
+
+def shrinks(result: ProfileResult) -> bool:
+    """The std falls steadily, below roughly constant but short of collapse."""
+    return result.factor < HOLDS[0] and result.stds[-1] >= COLLAPSED
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -61,7 +75,7 @@ class Profile:
     title: str
     claim: str
     model: ModelConfig
-    expect: str  # COLLAPSES, SATURATES, HOLDS_STD or SHRINKS
+    expect: Expectation  # collapses, saturates, holds or shrinks
     counterexample_model: ModelConfig
     counterexample: str = ""
 
@@ -76,50 +90,33 @@ def run_profile(
     network = build_network(model, n_in, 1, rng, np.float64)
     X = rng.standard_normal((n_samples, n_in))
     layers = activation_profile(network, X, bins)
-    saturated = []
-    for layer in network.layers[:-1]:
-        counter = layer.activation.saturated_units
-        saturated.append(counter(layer.a) / layer.units if counter else 0.0)
-    return ProfileResult(layers, saturated)
+    return ProfileResult(layers, shares(saturated_units(network), network))
 
 
 def judge_profile(profile: Profile, result: ProfileResult) -> Verdict:
     """Does the result show what the profile expects? Profiles need no training, so the
     answer is observed or not observed, never "not yet"."""
-    stds, factor = result.stds, result.factor
-    saturated = float(np.mean(result.saturated)) if result.saturated else 0.0
     numbers = {
-        "std_first_layer": stds[0],
-        "std_last_layer": stds[-1],
-        "std_factor": factor,
-        "saturated_share": saturated,
+        "std_first_layer": result.stds[0],
+        "std_last_layer": result.stds[-1],
+        "std_factor": result.factor,
+        "saturated_share": result.saturated_share,
     }
-    if profile.expect == COLLAPSES:
-        holds = factor < COLLAPSE_FACTOR and stds[-1] < COLLAPSED
-    elif profile.expect == SATURATES:
-        holds = saturated >= MOST
-    elif profile.expect == HOLDS_STD:
-        holds = HOLDS[0] <= factor <= HOLDS[1] and saturated <= UNSATURATED
-    elif profile.expect == SHRINKS:
-        holds = factor < SHRINK_FACTOR and stds[-1] >= COLLAPSED
-    else:
-        raise ValueError(f"unknown expectation {profile.expect!r}")
-    return Verdict(OBSERVED if holds else NOT_OBSERVED, profile_summary(result), numbers)
+    status = OBSERVED if profile.expect(result) else NOT_OBSERVED
+    return Verdict(status, profile_summary(result), numbers)
 
 
 def profile_summary(result: ProfileResult) -> str:
     """One line for any profile, e.g. the lab's own architecture at a keypress."""
     stds = result.stds
-    saturated = float(np.mean(result.saturated)) if result.saturated else 0.0
     return (
         f"std {stds[0]:.2g} -> {stds[-1]:.2g} over {len(stds)} layers "
-        f"(x{result.factor:.2f} a layer), {saturated:.0%} saturated"
+        f"(x{result.factor:.2f} a layer), {result.saturated_share:.0%} saturated"
     )
 
 
 def get_profile(name: str) -> Profile:
-    if name not in PROFILES:
-        raise KeyError(f"unknown profile {name!r}; valid: {', '.join(PROFILES)}")
+    """PROFILES[name]; an unknown name raises a KeyError listing the valid ones."""
     return PROFILES[name]
 
 
@@ -130,12 +127,7 @@ def _model(activation: str, init: str) -> ModelConfig:
     return ModelConfig(hidden=list(CS231N), activation=activation, init=init)
 
 
-PROFILES: dict[str, Profile] = {}
-
-
-def register(profile: Profile) -> Profile:
-    PROFILES[profile.name] = profile
-    return profile
+PROFILES = Registry[Profile]("profile")
 
 
 for _profile in (
@@ -144,7 +136,7 @@ for _profile in (
         "tanh, N(0, 0.01^2)",
         "Small weights: the std collapses toward 0 layer by layer.",
         _model("tanh", "small_normal"),
-        COLLAPSES,
+        collapses,
         _model("tanh", "xavier_normal"),
         "Xavier init",
     ),
@@ -153,7 +145,7 @@ for _profile in (
         "tanh, N(0, 1)",
         "Large weights: almost every unit saturates at -1 or +1.",
         _model("tanh", "large_normal"),
-        SATURATES,
+        saturates,
         _model("tanh", "xavier_normal"),
         "Xavier init",
     ),
@@ -163,7 +155,7 @@ for _profile in (
         "Xavier init: no collapse, no saturation; the std falls only slowly "
         "(CS231n: 0.63 to 0.23 over 10 layers).",
         _model("tanh", "xavier_normal"),
-        HOLDS_STD,
+        holds,
         _model("tanh", "small_normal"),
         "N(0, 0.01^2)",
     ),
@@ -172,7 +164,7 @@ for _profile in (
         "ReLU, Xavier",
         "Xavier with ReLU: half the units are off, so the std shrinks layer by layer.",
         _model("relu", "xavier_normal"),
-        SHRINKS,
+        shrinks,
         _model("relu", "he_normal"),
         "He init",
     ),
@@ -181,9 +173,9 @@ for _profile in (
         "ReLU, He",
         "He init doubles the variance to make up for ReLU's zeros: the std holds.",
         _model("relu", "he_normal"),
-        HOLDS_STD,
+        holds,
         _model("relu", "xavier_normal"),
         "Xavier init",
     ),
 ):
-    register(_profile)
+    PROFILES.add(_profile.name, _profile)

@@ -17,20 +17,49 @@ judge honest, and what the tests check.
 
 from __future__ import annotations
 
-import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from engine.config import ExperimentConfig
-from engine.nn.network import MLP
+from engine.lecture.readings import (
+    dead_shares,
+    depth_factor,
+    first,
+    forward_copy,
+    grad_ratio,
+    hidden_layers,
+    local_gradients,
+    loss_drop,
+    recent,
+    saturated_shares,
+    start_stds,
+    update_ratio,
+    worst,
+)
+from engine.lecture.thresholds import (
+    COLLAPSES,
+    DEAD,
+    DOUBLES,
+    HEALTHY_UPDATE,
+    HOLDS,
+    IDENTICAL,
+    MOST,
+    NEAR_CHANCE,
+    NEAR_ZERO,
+    OFF_CENTRE,
+    SEPARATES,
+    SLOW,
+    UNSATURATED,
+    VANISHES,
+    WINDOW,
+)
+from engine.registry import Registry
 from engine.train.diagnostics import chance_loss, symmetry
 from engine.train.trainer import Trainer
-
-Array = np.ndarray
 
 OBSERVED = "observed"
 NOT_YET = "not yet"
@@ -40,22 +69,6 @@ NOT_OBSERVED = "not observed"
 # "persists": must hold until the last step (XOR stays near chance, units stay identical).
 APPEARS = "appears"
 PERSISTS = "persists"
-
-# Thresholds, from DESIGN.md's diagnostics where it gives one.
-SEPARATES = 0.95  # single neuron: training accuracy on a linearly separable set
-NEAR_CHANCE = 0.75  # XOR: a line gets at most about 2/3 of it right; chance is 1/2
-IDENTICAL = 1e-4  # zero init: largest distance between units, relative to their size
-COLLAPSES = 0.5  # activation std shrinks by more than half a layer
-VANISHES = 1e-2  # first-layer grad norm below 1% of the last layer's
-SLOW = 0.1  # "changes slowly": the loss came down by less than 10%
-MOST = 0.5  # "most units saturated"
-NEAR_ZERO = 0.1  # local gradient (da/dz) a typical hidden unit passes back
-OFF_CENTRE = 0.25  # mean activation this far from 0 is "far from zero-centred"
-DIES = 0.25  # dead-unit share in a layer (CS231n: up to 40% of a network can die)
-HOLDS = (0.85, 1 / 0.85)  # std factor per layer that counts as "roughly constant"
-UNSATURATED = 0.1  # at most this share of saturated units for a healthy signal
-HEALTHY_UPDATE = (1e-4, 1e-2)  # update/weight ratio around 1e-3
-WINDOW = 20  # recent steps averaged, so that one noisy batch does not decide
 
 
 @dataclass(frozen=True)
@@ -126,64 +139,8 @@ def run_scenario(
 
 
 def get_scenario(name: str) -> Scenario:
-    if name not in SCENARIOS:
-        raise KeyError(f"unknown scenario {name!r}; valid: {', '.join(SCENARIOS)}")
+    """SCENARIOS[name]; an unknown name raises a KeyError listing the valid ones."""
     return SCENARIOS[name]
-
-
-# ----------------------------------------------------------------------------- readings
-
-
-def recent(trainer: Trainer, column: str, window: int = WINDOW) -> float:
-    """The mean of a history column over the last `window` steps."""
-    start = max(1, trainer.steps_done - window + 1)
-    series = trainer.history.series(column, max_points=window, start=start)
-    return float(np.average(series.mean, weights=series.count))
-
-
-def first(trainer: Trainer, column: str) -> float:
-    """A history column at the first recorded step (the state the run started from)."""
-    return float(trainer.history.series(column, end=1).mean[0])
-
-
-def hidden_layers(trainer: Trainer) -> range:
-    return range(trainer.n_layers - 1)  # the last layer is the output layer
-
-
-def depth_factor(stds: Sequence[float]) -> float:
-    """The average factor by which activation std changes from one hidden layer to the
-    next: 1 holds the signal, 0.7 halves it every two layers, 0.1 loses it."""
-    if len(stds) < 2:
-        return 1.0
-    if stds[0] <= 0 or stds[-1] <= 0:
-        return 0.0
-    return float((stds[-1] / stds[0]) ** (1.0 / (len(stds) - 1)))
-
-
-def ratio(a: float, b: float) -> float:
-    if b > 0:
-        return a / b
-    return 0.0 if a == 0 else math.inf
-
-
-def forward_copy(trainer: Trainer) -> MLP:
-    """A float64 copy of the network after a forward pass of the training set: its layers'
-    caches describe the whole set, and the live network (and its run) are left alone."""
-    network = trainer.network.astype(np.float64)
-    with np.errstate(all="ignore"):
-        network.forward(trainer.X_train.astype(np.float64))
-    return network
-
-
-def local_gradients(network: MLP) -> list[Array]:
-    """Per hidden layer, da/dz for every sample and unit of the last forward: the factor
-    backprop multiplies by at each unit (0 where a ReLU is off or a tanh saturated)."""
-    grads = []
-    for layer in network.layers[:-1]:
-        a = layer.a
-        z = getattr(layer, "z", a)  # Maxout keeps no z; its activation is the identity
-        grads.append(layer.activation.backward(np.ones_like(a), z, a))
-    return grads
 
 
 # ----------------------------------------------------------------------------- judges
@@ -231,7 +188,10 @@ def one_neuron_fails_xor(trainer: Trainer) -> Finding:
             False, f"{hidden} hidden layer(s) reach {best:.0%}: more than one neuron", numbers
         )
     holds = best <= NEAR_CHANCE
-    summary = f"best training accuracy {best:.0%}, loss {last.train_loss:.3f} (chance 50%, 0.693)"
+    summary = (
+        f"best training accuracy {best:.0%}, loss {last.train_loss:.3f} "
+        f"(chance 50%, {numbers['chance_loss']:.3f})"
+    )
     return Finding(holds, summary, numbers)
 
 
@@ -253,40 +213,32 @@ def units_stay_identical(trainer: Trainer) -> Finding:
 
 
 def signal_vanishes(trainer: Trainer) -> Finding:
-    hidden = hidden_layers(trainer)
-    if len(hidden) < 2:
+    if len(hidden_layers(trainer)) < 2:
         return Finding(False, "needs at least two hidden layers", {})
-    stds = [first(trainer, f"layers.{i}.act_std") for i in hidden]
+    stds = start_stds(trainer)
     factor = depth_factor(stds)
-    grad_ratio = ratio(
-        recent(trainer, "layers.0.grad_norm_W"),
-        recent(trainer, f"layers.{trainer.n_layers - 1}.grad_norm_W"),
-    )
+    fades = grad_ratio(trainer)
     loss_first, loss_now = first(trainer, "loss"), recent(trainer, "loss")
-    drop = 1.0 - ratio(loss_now, loss_first)
+    drop = loss_drop(trainer)
     numbers = {
         "std_first_layer": stds[0],
         "std_last_layer": stds[-1],
         "std_factor": factor,
-        "grad_ratio": grad_ratio,
+        "grad_ratio": fades,
         "loss_drop": drop,
     }
-    holds = factor < COLLAPSES and grad_ratio < VANISHES and drop < SLOW
+    holds = factor < COLLAPSES and fades < VANISHES and drop < SLOW
     summary = (
         f"std {stds[0]:.2g} -> {stds[-1]:.2g} (x{factor:.2f} a layer); "
-        f"grad first/last {grad_ratio:.1e}; loss {loss_first:.3f} -> {loss_now:.3f}"
+        f"grad first/last {fades:.1e}; loss {loss_first:.3f} -> {loss_now:.3f}"
     )
     return Finding(holds, summary, numbers)
 
 
 def units_saturate(trainer: Trainer) -> Finding:
-    hidden = hidden_layers(trainer)
-    if not hidden:
+    if not hidden_layers(trainer):
         return Finding(False, "no hidden layer", {})
-    layers = trainer.network.layers
-    share = float(
-        np.mean([recent(trainer, f"layers.{i}.saturated") / layers[i].units for i in hidden])
-    )
+    share = float(np.mean(saturated_shares(trainer)))
     # The median unit: the first layer sees only 2 inputs and rarely saturates, so a mean
     # over all units would let it hide how little the rest pass.
     per_unit = np.concatenate([g.mean(axis=0) for g in local_gradients(forward_copy(trainer))])
@@ -304,40 +256,34 @@ def sigmoid_vanishes(trainer: Trainer) -> Finding:
     hidden = hidden_layers(trainer)
     if not hidden:
         return Finding(False, "no hidden layer", {})
-    grad_ratio = ratio(
-        recent(trainer, "layers.0.grad_norm_W"),
-        recent(trainer, f"layers.{trainer.n_layers - 1}.grad_norm_W"),
-    )
+    fades = grad_ratio(trainer)
     mean = float(np.mean([recent(trainer, f"layers.{i}.act_mean") for i in hidden]))
-    layers = trainer.network.layers
-    share = float(
-        np.mean([recent(trainer, f"layers.{i}.saturated") / layers[i].units for i in hidden])
-    )
-    numbers = {"grad_ratio": grad_ratio, "act_mean": mean, "saturated_share": share}
-    holds = grad_ratio < VANISHES and abs(mean) >= OFF_CENTRE
-    summary = f"grad first/last {grad_ratio:.1e}; mean activation {mean:+.2f}"
+    share = float(np.mean(saturated_shares(trainer)))
+    numbers = {"grad_ratio": fades, "act_mean": mean, "saturated_share": share}
+    holds = fades < VANISHES and abs(mean) >= OFF_CENTRE
+    summary = f"grad first/last {fades:.1e}; mean activation {mean:+.2f}"
     return Finding(holds, summary, numbers)
 
 
 def relus_die(trainer: Trainer) -> Finding:
     if not trainer.evals:
         return _waiting_for_eval()
-    units = [layer.units for layer in trainer.network.layers[:-1]]
-    if not units:
+    if not hidden_layers(trainer):
         return Finding(False, "no hidden layer", {})
-    # Step 1's stats describe the untrained net (its forward ran before the update), on one
-    # batch: an upper bound of what was dead at the start.
-    start = max(first(trainer, f"layers.{i}.dead") / u for i, u in enumerate(units))
-    now = [d / u for d, u in zip(trainer.evals[-1].dead, units, strict=True)]
-    worst = max(now)
+    # evals[0] is the evaluation at step 0: what was dead before any update.
+    begin, last = trainer.evals[0], trainer.evals[-1]
+    start = max(dead_shares(trainer, begin))
+    layer, share = worst(dead_shares(trainer, last))
     numbers = {
-        "dead_share_max": worst,
+        "dead_share_max": share,
         "dead_share_start": start,
-        "dead_units": float(sum(trainer.evals[-1].dead)),
+        "dead_units": float(sum(last.dead)),
     }
-    holds = worst >= DIES and worst > start
-    layer = now.index(worst) + 1
-    summary = f"{worst:.0%} of hidden layer {layer}'s units dead (at most {start:.0%} at the start)"
+    holds = share >= DEAD and share > start
+    summary = (
+        f"{share:.0%} of hidden layer {layer}'s units dead "
+        f"(at most {start:.0%} of a layer at step {begin.step})"
+    )
     return Finding(holds, summary, numbers)
 
 
@@ -345,22 +291,23 @@ def _survivors(trainer: Trainer) -> tuple[bool, str, dict[str, float]]:
     """No unit without gradient for the whole training set, read off a forward copy."""
     network = forward_copy(trainer)
     grads = local_gradients(network)
-    dead = [~(g != 0).any(axis=0) for g in grads]
+    # A dead ReLU is one kind of unit without gradient; this asks it of any activation.
+    stuck = [~(g != 0).any(axis=0) for g in grads]
     # Units <= 0 for every sample would be dead as ReLUs; those that still pass gradient
     # are the ones the leaky slope (or maxout's other piece) keeps alive.
     negative = [a.max(axis=0) <= 0 for a in network.hidden_activations]
-    kept = sum(int(np.count_nonzero(n & ~d)) for n, d in zip(negative, dead, strict=True))
-    n_dead = sum(int(np.count_nonzero(d)) for d in dead)
-    units = sum(d.size for d in dead)
+    kept = sum(int(np.count_nonzero(n & ~d)) for n, d in zip(negative, stuck, strict=True))
+    n_stuck = sum(int(np.count_nonzero(d)) for d in stuck)
+    units = sum(d.size for d in stuck)
     numbers = {
-        "dead_units": float(n_dead),
-        "dead_share_max": max((float(d.mean()) for d in dead), default=0.0),
+        "units_without_gradient": float(n_stuck),
+        "share_without_gradient_max": max((float(d.mean()) for d in stuck), default=0.0),
         "negative_but_learning": float(kept),
     }
-    summary = f"{n_dead} of {units} units without gradient"
+    summary = f"{n_stuck} of {units} units without gradient"
     if kept:
         summary += f"; {kept} negative for every sample yet still learning"
-    return n_dead == 0, summary, numbers
+    return n_stuck == 0, summary, numbers
 
 
 def leaky_survives(trainer: Trainer) -> Finding:
@@ -377,40 +324,36 @@ def maxout_survives(trainer: Trainer) -> Finding:
     # A dense layer of the same widths holds (fan_in + 1) * units.
     dense = sum((layer.W.shape[0] + 1) * layer.units for layer in layers)
     times = held / dense
-    numbers |= {"hidden_parameters": float(held), "dense_parameters": float(dense)}
-    numbers["parameter_ratio"] = times
-    doubles = times >= 2.0
+    numbers |= {
+        "hidden_parameters": float(held),
+        "dense_parameters": float(dense),
+        "parameter_ratio": times,
+    }
     summary += f"; hidden layers hold {held} parameters, x{times:.2f} a dense layer's {dense}"
-    return Finding(alive and doubles, summary, numbers)
+    return Finding(alive and times >= DOUBLES, summary, numbers)
 
 
 def signal_holds(trainer: Trainer) -> Finding:
-    hidden = hidden_layers(trainer)
-    if len(hidden) < 2:
+    if len(hidden_layers(trainer)) < 2:
         return Finding(False, "needs at least two hidden layers", {})
     if trainer.steps_done < WINDOW:
         return Finding(None, f"waiting for {WINDOW} steps of update ratios", {})
-    layers = trainer.network.layers
-    stds = [first(trainer, f"layers.{i}.act_std") for i in hidden]
+    stds = start_stds(trainer)
     factor = depth_factor(stds)
-    saturated = float(
-        np.mean([first(trainer, f"layers.{i}.saturated") / layers[i].units for i in hidden])
-    )
-    update = float(
-        np.median([recent(trainer, f"layers.{i}.update_ratio") for i in range(trainer.n_layers)])
-    )
+    saturated = float(np.mean(saturated_shares(trainer, first)))
+    update = update_ratio(trainer)
     numbers = {
         "std_first_layer": stds[0],
         "std_last_layer": stds[-1],
         "std_factor": factor,
         "saturated_share": saturated,
-        "update_ratio": update,
+        "update_ratio": 0.0 if update is None else update,
     }
     keeps = HOLDS[0] <= factor <= HOLDS[1] and saturated <= UNSATURATED
-    healthy = HEALTHY_UPDATE[0] <= update <= HEALTHY_UPDATE[1]
+    healthy = update is not None and HEALTHY_UPDATE[0] <= update <= HEALTHY_UPDATE[1]
     summary = (
         f"std {stds[0]:.2f} -> {stds[-1]:.2g} (x{factor:.2f} a layer), "
-        f"{saturated:.0%} saturated; update/weight {update:.1e}"
+        f"{saturated:.0%} saturated; update/weight {numbers['update_ratio']:.1e}"
     )
     return Finding(keeps and healthy, summary, numbers)
 
@@ -445,12 +388,7 @@ LINE = {"name": "linear", "n_samples": 200}
 XOR = {"name": "xor", "n_samples": 200}
 DYING = {"hidden": [32, 32, 32], "init": "he_normal"}
 
-SCENARIOS: dict[str, Scenario] = {}
-
-
-def register(scenario: Scenario) -> Scenario:
-    SCENARIOS[scenario.name] = scenario
-    return scenario
+SCENARIOS = Registry[Scenario]("scenario")
 
 
 def _scenario(
@@ -463,7 +401,8 @@ def _scenario(
     counterexample: str,
     kind: str = APPEARS,
 ) -> Scenario:
-    return register(
+    return SCENARIOS.add(
+        name,
         Scenario(
             name,
             title,
@@ -474,7 +413,7 @@ def _scenario(
             config.with_changes(**counter),
             counterexample,
             kind,
-        )
+        ),
     )
 
 
@@ -483,7 +422,7 @@ _scenario(
     "Single neuron: a line",
     f"One neuron is a linear classifier: it separates a linearly separable set "
     f"(>= {SEPARATES:.0%} right).",
-    preset(ONE_NEURON, {"name": "adam", "lr": 0.1}, 150, data=LINE),
+    preset(ONE_NEURON, HIGH_LR, 150, data=LINE),
     one_neuron_separates,
     {"data": XOR},
     "the XOR set instead of a linearly separable one",
@@ -492,7 +431,7 @@ _scenario(
     "single_neuron_xor",
     "Single neuron: no line for XOR",
     f"No line separates XOR, so one neuron stays near chance (<= {NEAR_CHANCE:.0%} right).",
-    preset(ONE_NEURON, {"name": "adam", "lr": 0.1}, 150, data=XOR),
+    preset(ONE_NEURON, HIGH_LR, 150, data=XOR),
     one_neuron_fails_xor,
     {"model": {"hidden": [16], "activation": "tanh"}},
     "a hidden layer of 16 tanh units",
@@ -542,8 +481,8 @@ _scenario(
 _scenario(
     "dead_relu",
     "ReLU at a high learning rate: dead units",
-    f"At a high learning rate ReLU units die (zero for every sample): at least "
-    f"{DIES:.0%} of a layer here; CS231n sees up to 40% of a network.",
+    "At a high learning rate ReLU units die (zero for every sample of the training set): "
+    f"at least {DEAD:.0%} of a layer, as much as CS231n says a network can lose.",
     preset({**DYING, "activation": "relu"}, HIGH_LR, 300),
     relus_die,
     {"model": {"activation": "leaky_relu"}},

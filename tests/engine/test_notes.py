@@ -7,7 +7,15 @@ import re
 
 import pytest
 
-from engine.lecture.notes import EXAMPLE_FAN, Card, activation_card, all_cards, init_card
+from engine.lecture.notes import (
+    ACTIVATION_NOTES,
+    EXAMPLE_FAN,
+    INIT_NOTES,
+    Card,
+    activation_card,
+    all_cards,
+    init_card,
+)
 from engine.nn.activations import ACTIVATIONS, facts
 from engine.nn.initializers import INITIALIZERS, expected_std
 
@@ -49,6 +57,20 @@ def test_all_cards_walks_both_registries() -> None:
     assert set(cards) == {f"activation:{n}" for n in ACTIVATIONS} | {
         f"init:{n}" for n in INITIALIZERS
     }
+
+
+def test_the_notes_tables_keep_in_step_with_the_registries() -> None:
+    # Notes are data keyed by the registries' names: none missing, none for a removed name.
+    assert set(ACTIVATION_NOTES) == set(ACTIVATIONS)
+    assert set(INIT_NOTES) == set(INITIALIZERS)
+
+
+def test_no_std_example_where_the_std_follows_init_scale() -> None:
+    def shows_std(name: str) -> bool:
+        return any(line.startswith("Std:") for line in init_card(name).lines)
+
+    assert not any(shows_std(name) for name in ("normal", "uniform", "zeros", "constant"))
+    assert all(shows_std(name) for name in ("small_normal", "large_normal", "he_normal"))
 
 
 def test_unknown_names_list_the_valid_ones() -> None:

@@ -13,19 +13,20 @@ import pytest
 from engine import ExperimentConfig, Trainer
 from engine.config import ModelConfig
 from engine.lecture.profiles import PROFILES, ProfileResult, get_profile, judge_profile, run_profile
+from engine.lecture.readings import forward_copy
 from engine.lecture.scenarios import (
     NOT_OBSERVED,
     NOT_YET,
     OBSERVED,
     PERSISTS,
     SCENARIOS,
+    Scenario,
     Verdict,
-    depth_factor,
-    forward_copy,
     get_scenario,
     judge,
     run_scenario,
 )
+from engine.lecture.thresholds import DEAD
 from engine.train.diagnostics import dead_units, depth_profile
 from tui_nn.cli import scenarios as scenarios_cli
 
@@ -103,8 +104,9 @@ def test_leaky_relu_and_maxout_use_the_dead_relu_settings() -> None:
 
 def test_get_scenario_names_the_valid_ones() -> None:
     assert get_scenario("zero_init") is SCENARIOS["zero_init"]
-    with pytest.raises(KeyError, match="zero_init"):
-        get_scenario("nope")
+    for lookup in (get_scenario, SCENARIOS.__getitem__):
+        with pytest.raises(KeyError, match="unknown scenario 'nope'; valid: single_neuron, "):
+            lookup("nope")
 
 
 def test_judges_need_steps_before_they_say_anything() -> None:
@@ -167,17 +169,24 @@ def test_the_dead_count_agrees_with_the_engine() -> None:
     assert dead_units(copy) == trainer.evals[-1].dead  # same weights, same training set
 
 
+def test_dead_units_are_counted_on_the_training_set_from_step_0() -> None:
+    # "At the start" is the step-0 evaluation: the untrained net over the whole training
+    # set (3 of 32 units here), not a minibatch's upper bound.
+    scenario = SCENARIOS["dead_relu"]
+    trainer, verdict = ran("dead_relu", False)
+    assert trainer.evals[0].step == 0
+    untrained = Trainer(scenario.config)
+    start = max(d / 32 for d in dead_units(forward_copy(untrained)))
+    assert verdict.numbers["dead_share_start"] == start < DEAD
+    assert verdict.numbers["dead_share_max"] == max(d / 32 for d in trainer.evals[-1].dead)
+    assert "at step 0" in verdict.summary
+
+
 def test_maxout_doubles_the_parameters_exactly() -> None:
     _, verdict = ran("maxout", False)
     assert verdict.numbers["parameter_ratio"] == 2.0
     _, relu = ran("maxout", True)
     assert relu.numbers["parameter_ratio"] == 1.0
-
-
-def test_depth_factor() -> None:
-    assert depth_factor([1.0]) == 1.0
-    assert depth_factor([1.0, 0.5, 0.25]) == pytest.approx(0.5)
-    assert depth_factor([1.0, 0.0]) == 0.0
 
 
 # ----------------------------------------------------------------------------- profiles
@@ -201,7 +210,7 @@ def test_profiles_are_cs231n_experiment() -> None:
     for profile in PROFILES.values():
         assert profile.model.hidden == [500] * 10
     assert get_profile("relu_he") is PROFILES["relu_he"]
-    with pytest.raises(KeyError, match="relu_he"):
+    with pytest.raises(KeyError, match=r"unknown profile 'nope'; valid: tanh_small, .*relu_he"):
         get_profile("nope")
 
 
@@ -248,7 +257,7 @@ def test_cli_runs_counterexamples_on_request() -> None:
 
 
 def test_cli_exits_1_when_a_claim_is_not_observed(monkeypatch: pytest.MonkeyPatch) -> None:
-    def not_observed(scenario, counterexample=False):  # type: ignore[no-untyped-def]
+    def not_observed(scenario: Scenario, counterexample: bool = False) -> tuple[Trainer, Verdict]:
         return Trainer(scenario.config), Verdict(NOT_OBSERVED, "made up", {"x": 1.0})
 
     monkeypatch.setattr(scenarios_cli, "run_scenario", not_observed)

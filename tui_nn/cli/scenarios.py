@@ -17,8 +17,16 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from engine.lecture.profiles import PROFILES, judge_profile, run_profile
-from engine.lecture.scenarios import NOT_OBSERVED, OBSERVED, SCENARIOS, Verdict, run_scenario
+from engine.config import ModelConfig
+from engine.lecture.profiles import PROFILES, Profile, judge_profile, run_profile
+from engine.lecture.scenarios import (
+    NOT_OBSERVED,
+    OBSERVED,
+    SCENARIOS,
+    Scenario,
+    Verdict,
+    run_scenario,
+)
 
 WIDTH = 80
 
@@ -78,19 +86,19 @@ def _rows(claim: str, verdict: Verdict, counter: str) -> list[tuple[str, str]]:
     return rows
 
 
-def _scenario_run(scenario: Any, is_counter: bool) -> tuple[Verdict, str]:
+def _scenario_run(scenario: Scenario, is_counter: bool) -> tuple[Verdict, str]:
     trainer, verdict = run_scenario(scenario, counterexample=is_counter)
     return verdict, f"{trainer.steps_done} steps"
 
 
-def _profile_run(profile: Any, model: Any) -> tuple[Verdict, str]:
+def _profile_run(profile: Profile, model: ModelConfig) -> tuple[Verdict, str]:
     return judge_profile(profile, run_profile(model)), "at init"
 
 
 def _judge(
     out: TextIO,
     kind: str,
-    item: Any,
+    item: Scenario | Profile,
     is_counter: bool,
     run: Callable[[], tuple[Verdict, str]],
 ) -> bool:
