@@ -2,7 +2,9 @@
 the status line and the keys at the bottom.
 
 The app never touches the engine while it trains: a Runner steps the trainer on
-its own thread and the app polls `runner.snapshot()` at `fps` (default 5 Hz).
+its own thread and the app polls `runner.snapshot()` at `fps` (default 5 Hz), handing
+each new snapshot to the widgets and to the views on the screen stack. Widgets and views
+ask for changes with messages (tui_nn.messages), handled here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, ClassVar
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -24,7 +27,7 @@ from tui_nn.commands import LAB_ACTIONS, LabCommands
 from tui_nn.core.fields import DATA_FIELDS, MODEL_FIELDS, OPTIMIZER_FIELDS, FieldSpec
 from tui_nn.core.files import open_experiment, open_run
 from tui_nn.core.runner import Runner, Snapshot
-from tui_nn.messages import FieldEdited
+from tui_nn.messages import FieldEdited, NotesWanted, ScenarioLeft, ScenarioStarted, StepWanted
 from tui_nn.screens.depth import DepthScreen
 from tui_nn.screens.files import PathModal
 from tui_nn.screens.gradcheck import GradcheckScreen
@@ -32,6 +35,7 @@ from tui_nn.screens.help import HelpScreen
 from tui_nn.screens.matrix import MatrixScreen
 from tui_nn.screens.notes import NotesScreen
 from tui_nn.screens.scenarios import ScenarioScreen
+from tui_nn.screens.view import View
 from tui_nn.widgets.boundary import DecisionBoundary
 from tui_nn.widgets.config_panels import ConfigPanel, Field, ModelPanel
 from tui_nn.widgets.observations import AdviceLine, ScenarioLine
@@ -58,7 +62,6 @@ class LabApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [entry.binding() for entry in LAB_ACTIONS]
     # No field has focus at start, so space starts training instead of opening a list.
     AUTO_FOCUS = None
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
 
     def __init__(
         self,
@@ -71,6 +74,8 @@ class LabApp(App[None]):
         """`scenario`: start it on mount (tui-nn --scenario); `run`: a loaded run directory
         to adopt, paused (tui-nn --open)."""
         super().__init__()
+        # Textual reads it from the instance; lab.tcss styles the two widths.
+        self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
         self.runner = Runner(config)
         self.fps = min(max(float(fps), MIN_FPS), MAX_FPS)
         self._shown_version = -1
@@ -144,12 +149,15 @@ class LabApp(App[None]):
             for panel in self._panels:
                 panel.sync(snap.config)
         self._model_panel.show_loss(snap.loss_name, snap.task)
+        for screen in self.screen_stack:
+            if isinstance(screen, View):
+                screen.refresh_from(snap)
         self._announce(snap)
 
     def _announce(self, snap: Snapshot) -> None:
         """A notification once per new worker error or divergence."""
         if snap.error and snap.error != self._shown_error:
-            severity = "warning" if snap.state == "diverged" else "error"
+            severity: SeverityLevel = "warning" if snap.state == "diverged" else "error"
             self.notify(snap.error, title=snap.state, severity=severity, markup=False)
         self._shown_error = snap.error
 
@@ -160,13 +168,16 @@ class LabApp(App[None]):
 
     def apply(self, spec: FieldSpec, value: Any) -> bool:
         """Validate one field's new value and hand it to the runner; on a refusal show
-        the engine's reason next to the field and keep the run as it is."""
+        the engine's reason next to the field (and as a notification when a view covers
+        the field) and keep the run as it is."""
         field = self.lab_screen.query_one(f"#field-{spec.widget_id}", Field)
         try:
             config = self.runner.config.with_changes(**{spec.section: {spec.name: value}})
             self.runner.set_config(config)
         except ConfigError as exc:
             field.show_error(str(exc))
+            if self.screen is not self.lab_screen:
+                self.notify(str(exc), title="refused", severity="error", markup=False)
             return False
         field.show_error(None)
         self.poll()
@@ -232,13 +243,13 @@ class LabApp(App[None]):
         self._open_view(ScenarioScreen(current.name if current else None))
 
     def action_depth_profile(self) -> None:
-        self._open_view(DepthScreen())
+        self._open_view(DepthScreen(self.runner))
 
     def action_gradcheck(self) -> None:
-        self._open_view(GradcheckScreen())
+        self._open_view(GradcheckScreen(self.runner))
 
     def action_matrix_form(self) -> None:
-        self._open_view(MatrixScreen())
+        self._open_view(MatrixScreen(self.runner))
 
     def action_notes(self) -> None:
         model = self.runner.config.model
@@ -255,6 +266,18 @@ class LabApp(App[None]):
     def leave_scenario(self) -> None:
         self.runner.leave_scenario()
         self.poll()
+
+    def on_scenario_started(self, event: ScenarioStarted) -> None:
+        self.start_scenario(event.scenario, event.counterexample)
+
+    def on_scenario_left(self, event: ScenarioLeft) -> None:
+        self.leave_scenario()
+
+    def on_step_wanted(self, event: StepWanted) -> None:
+        self.action_step_once()
+
+    def on_notes_wanted(self, event: NotesWanted) -> None:
+        self.action_notes()
 
     # ------------------------------------------------------- experiments on disk
 

@@ -1,8 +1,8 @@
-"""Every plot the lab draws, and the only module that talks to plotext.
+"""Charts: every plot the lab draws, and the only module that talks to plotext.
 
 Keeping plotext behind these functions lets the plotting library change later: the
-widgets hand a `Plot` object (textual-plotext's `PlotextPlot().plt`) and a
-`PlotInput` to a draw function and never call plotext themselves.
+PlotsPanel widget (tui_nn.widgets.plots) hands a `Plot` object (textual-plotext's
+`PlotextPlot().plt`) and a `PlotInput` to a draw function and never calls plotext itself.
 
 Two plotext facts shape the code:
 - plotext draws in Python, linear in the number of points (about 7 ms a plot at 100
@@ -183,13 +183,14 @@ def percent_ticks() -> tuple[list[float], list[str]]:
 
 @dataclass(frozen=True)
 class EvalColumns:
-    """The run's evaluations as arrays, one entry per EvalRecord."""
+    """The run's evaluations as arrays, one entry (row) per EvalRecord."""
 
     step: Array = field(default_factory=lambda: np.zeros(0))
     train_loss: Array = field(default_factory=lambda: np.zeros(0))
     train_acc: Array = field(default_factory=lambda: np.zeros(0))
     val_loss: Array = field(default_factory=lambda: np.zeros(0))
     val_acc: Array = field(default_factory=lambda: np.zeros(0))
+    dead: Array = field(default_factory=lambda: np.zeros((0, 0)))  # (evals, hidden layers)
 
 
 # EvalColumns field -> engine EvalRecord attribute.
@@ -229,7 +230,11 @@ class EvalCache:
             old = getattr(self._columns, name)[:have]
             added = np.array([_number(getattr(e, attribute)) for e in new], dtype=np.float64)
             columns[name] = np.concatenate([old, added])
-        self._columns = EvalColumns(**columns)
+        # Every record of a run counts the same hidden layers.
+        dead = np.array([e.dead for e in new], dtype=np.float64).reshape(len(new), -1)
+        if have:
+            dead = np.concatenate([self._columns.dead[:have], dead])
+        self._columns = EvalColumns(**columns, dead=dead)
         return self._columns
 
 
@@ -248,6 +253,7 @@ class PlotInput:
     hidden: tuple[int, ...] = ()  # units per hidden layer
     activation: str = "relu"
     task: str = "classification"
+    eval_every: int = 1  # 0: the run is never evaluated, so no dead units are counted
 
     @classmethod
     def from_snapshot(cls, snapshot: Any, evals: EvalColumns) -> PlotInput:
@@ -259,6 +265,7 @@ class PlotInput:
             hidden=tuple(int(h) for h in snapshot.config.model.hidden),
             activation=str(snapshot.activation),
             task=str(snapshot.task),
+            eval_every=int(snapshot.config.training.eval_every),
         )
 
 
@@ -392,6 +399,11 @@ def draw_lines(
     elif axis.log:
         y_lo = min(float(y.min()) for _, _, y in drawn)
         y_hi = max(float(y.max()) for _, _, y in drawn)
+        if y_hi - y_lo < 1e-9:
+            # One value (a run at step 0: its first evaluation): a decade around it, so
+            # the ticks log_ticks picks for it lie on the axis, not past its ends.
+            y_lo, y_hi = y_lo - 0.5, y_hi + 0.5
+            plt.ylim(y_lo, y_hi)
         plt.yticks(*log_ticks(y_lo, y_hi, max_ticks=max(2, height // 4)))
 
 
@@ -445,38 +457,63 @@ def _per_layer(
     return lines
 
 
+# One definition of a dead unit (engine.nn.activations): zero for every training sample,
+# counted at each evaluation. Saturation is counted on each step's batch.
+DEAD_TITLE = "dead: zero on every training sample, %"
+NOT_EVALUATED = "dead: not counted, training.eval_every is 0"
+SATURATED_TITLE = "saturated per step"
+
+
+def _share(counts: Array, units: int) -> Array:
+    return 100.0 * np.asarray(counts, dtype=np.float64) / max(1, units)
+
+
+def _count(value: float) -> str:
+    return str(round(value)) if math.isfinite(value) else "-"
+
+
+def _dead_lines(data: PlotInput, width: int, kind: str) -> list[Line]:
+    """Per hidden layer, its dead share at each evaluation (step 0 and every eval_every
+    steps), labelled with the latest count out of its width, e.g. "L1 3/16"."""
+    ev = data.evals
+    buckets = max(8, width // 2)  # as _per_layer: a point every two columns
+    lines = []
+    for i, units in enumerate(data.hidden):
+        counts = ev.dead[:, i] if i < ev.dead.shape[1] else np.zeros(0)
+        steps = ev.step[: len(counts)]
+        x, y, _, _ = reduce_minmax(steps, counts, counts, buckets, mean=counts)
+        name = layer_name(i, data.n_layers) + kind
+        label = f"{name} {_count(float(counts[-1]))}/{units}" if len(counts) else name
+        lines.append(Line(x, _share(y, units), _legend_label(i, len(data.hidden), label), i))
+    return lines
+
+
 def draw_units(plt: Any, data: PlotInput, width: int, height: int, color: bool = True) -> None:
-    """Dead units per hidden layer as a share of its width; saturated ones too for sigmoid/tanh.
-
-    The title counts the units of the kind that can happen: dead for ReLU-like units,
-    saturated for sigmoid and tanh (which cannot die).
-    """
-    hidden = range(len(data.hidden))
-
-    def share(counts: Array, i: int) -> Array:
-        return 100.0 * counts / max(1, data.hidden[i])
-
-    lines = _per_layer(data, "dead", hidden, width, share)
-    title, counted = "dead units %", lines
+    """Dead units per hidden layer as a share of its width, from the evaluations (a unit is
+    dead when it is zero for every training sample); for sigmoid and tanh, which cannot die
+    but saturate, the saturated units of each step's batch too. The legend gives each
+    layer's latest count."""
+    widths = data.hidden
+    lines: list[Line] = []
+    parts: list[str] = []
     if saturates(data.activation):
-        sat = _per_layer(data, "saturated", hidden, width, share)
-        # Colours and markers after the dead lines', so that no two lines look alike.
-        offset = len(lines)
-        sat = [Line(s.x, s.y, s.label and f"{s.label} sat", offset + s.index) for s in sat]
-        lines += sat
-        title, counted = "dead + saturated %, saturated", sat
+        sat = _per_layer(data, "saturated", range(len(widths)), width, lambda v, i: v)
+        for line in sat:
+            units = widths[line.index]
+            now = f" {_count(float(line.y[-1]))}/{units}" if len(line.y) else ""
+            label = line.label and f"{line.label} sat{now}"
+            lines.append(Line(line.x, _share(line.y, units), label, line.index))
+        parts.append(SATURATED_TITLE)
+    if data.eval_every > 0:
+        # Colours and markers after the saturated lines', so that no two lines look alike.
+        kind = " dead" if lines else ""
+        dead = _dead_lines(data, width, kind)
+        lines += [Line(d.x, d.y, d.label, len(widths) * bool(parts) + d.index) for d in dead]
+        parts.append(DEAD_TITLE)
+    else:
+        parts.append(NOT_EVALUATED)
     axis = Axis(limits=(0.0, 100.0), ticks=percent_ticks())
-    draw_lines(plt, f"{title}{_now_counts(counted, data)}", lines, axis, width, height, color)
-
-
-def _now_counts(lines: Sequence[Line], data: PlotInput) -> str:
-    """The latest count per layer out of its width, e.g. ' now L1 3/16 L2 0/16'."""
-    parts = []
-    for i, line in enumerate(lines):
-        if len(line.y) and np.isfinite(line.y[-1]):
-            count = round(float(line.y[-1]) * data.hidden[i] / 100.0)
-            parts.append(f"{layer_name(i, data.n_layers)} {count}/{data.hidden[i]}")
-    return f" now {' '.join(parts)}" if parts else ""
+    draw_lines(plt, "; ".join(parts), lines, axis, width, height, color)
 
 
 def draw_grad_norm(plt: Any, data: PlotInput, width: int, height: int, color: bool = True) -> None:

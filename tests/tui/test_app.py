@@ -153,6 +153,88 @@ async def test_raising_the_steps_of_a_done_run_trains_on_from_there() -> None:
         assert app.runner.snapshot().step == 60
 
 
+async def test_steps_below_the_steps_done_are_refused_under_the_field() -> None:
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"nnnnn")
+        before = app.runner.snapshot()
+        theta = app.runner.read(lambda t: t.network.theta.copy())
+        await type_into(pilot, "training.steps", "3")
+        says = "training.steps: cannot be 3: 5 steps are done; raise it, or press r to start over"
+        assert says in error_text(app, "training.steps")
+        assert field(app, "training.steps").has_class("-invalid")
+        # The run is kept exactly: the same run, step, weights, history and evaluations.
+        after = app.runner.snapshot()
+        assert (after.run_id, after.step, after.config) == (before.run_id, 5, before.config)
+        assert after.evals == before.evals
+        assert after.series("loss", 10).steps.tolist() == before.series("loss", 10).steps.tolist()
+        np.testing.assert_array_equal(app.runner.read(lambda t: t.network.theta), theta)
+        await type_into(pilot, "training.steps", "50")  # raising it is fine
+        assert error_text(app, "training.steps") == ""
+        assert (app.runner.snapshot().run_id, app.runner.config.training.steps) == (
+            before.run_id,
+            50,
+        )
+
+
+async def test_raising_the_steps_mid_run_keeps_the_learning_rate() -> None:
+    """The cosine schedule's horizon is optimizer.decay_steps: a new budget never moves it."""
+    from engine import Trainer
+
+    config = CONFIG.with_changes(
+        training={"steps": 200}, optimizer={"schedule": "cosine", "decay_steps": 200}
+    )
+    headless = Trainer(config)
+    headless.run(100)
+    app = LabApp(config)
+    async with app.run_test(size=SIZE) as pilot:
+        app.runner.step(99)
+        await pilot.press("n")
+        rate = app.runner.snapshot().last.lr
+        assert 0 < rate < config.optimizer.lr
+        await type_into(pilot, "training.steps", "400")
+        assert app.runner.config.training.steps == 400
+        assert app.runner.read(lambda t: t.lr) == headless.lr
+        await pilot.press("escape", "n")
+        assert app.runner.snapshot().last.lr == headless.step().lr
+
+
+async def test_plot_3_counts_the_dead_units_of_the_training_set() -> None:
+    """A unit is dead when it is zero for every training sample; with a batch of 4 far
+    more units are zero on one batch, which is what plot 3 showed before."""
+    from textual_plotext import PlotextPlot
+
+    from engine.train.diagnostics import dead_units
+
+    config = CONFIG.with_changes(
+        model={"hidden": [32, 32]},
+        optimizer={"name": "sgd", "lr": 0.5},
+        training={"batch_size": 4, "eval_every": 25},
+    )
+    app = LabApp(config)
+    async with app.run_test(size=SIZE) as pilot:
+        app.runner.step(74)
+        await pilot.press("n", "3")  # step 75: an evaluation
+        snap = app.runner.snapshot()
+        assert snap.last_eval is not None and snap.last_eval.step == 75
+
+        def counts(trainer):
+            network = trainer.network.astype(np.float64)  # a copy: the run is not touched
+            network.forward(trainer.X_train.astype(np.float64))
+            on_the_set = dead_units(network)
+            network.forward(trainer.X_train[:4].astype(np.float64))  # a batch of 4
+            return on_the_set, dead_units(network)
+
+        on_the_set, on_a_batch = app.runner.read(counts)
+        assert on_the_set == snap.last_eval.dead
+        assert on_a_batch != on_the_set  # the two definitions differ here
+        plot = app.query_one("#plot-units", PlotextPlot)
+        await wait_until(pilot, lambda: "dead" in plot.plt.uncolorize(plot.plt.build()))
+        text = plot.plt.uncolorize(plot.plt.build())
+        assert "dead: zero on every training sample, %" in text.splitlines()[0]
+        assert f"L1 {on_the_set[0]}/32" in text and f"L2 {on_the_set[1]}/32" in text
+
+
 async def test_number_keys_pick_the_plot() -> None:
     app = LabApp(CONFIG)
     async with app.run_test(size=SIZE) as pilot:

@@ -132,7 +132,7 @@ async def test_shift_o_opens_a_run_directory_paused_with_its_curves(tmp_path: Pa
         assert not isinstance(app.screen, PathModal)
         snap = app.runner.snapshot()
         assert snap.step == 60 and snap.state == "paused"
-        assert len(snap.evals) == 3 and snap.evals[-1].step == 60
+        assert [e.step for e in snap.evals] == [0, 20, 40, 60]
         loss = app.runner.read(lambda t: t.history.last()["loss"])
         assert loss == pytest.approx(trainer.history.last()["loss"])
         # The run had reached its 60 steps: the lab raised the budget so it trains on.
@@ -226,7 +226,8 @@ async def test_a_data_file_in_the_data_panel_and_a_bad_one(tmp_path: Path) -> No
 
         path_input = app.query_one("#data-path", Input)
         for bad, says in [
-            (tmp_path / "missing.csv", "data.path: missing.csv: file not found"),
+            # The path as given, not its basename.
+            (tmp_path / "missing.csv", f"data.path: {tmp_path / 'missing.csv'}: file not found"),
             (tmp_path / "points.txt", "unsupported file type '.txt'; use .csv or .npz"),
         ]:
             path_input.focus()

@@ -45,14 +45,18 @@ def runner():
 
 
 def test_idle_snapshot_has_chance_loss_and_a_boundary(runner) -> None:
-    snap = runner().snapshot()
+    r = runner()
+    snap = r.snapshot()
     assert (snap.state, snap.step, snap.version > 0) == ("idle", 0, True)
     assert snap.last is None and snap.error is None
-    # The initial evaluation: about ln(3) for three classes.
-    assert abs(snap.last_eval.train_loss - np.log(3)) < 0.5
+    # The trainer's own evaluation at step 0 (no second one of the runner's): about ln(3)
+    # for three classes, and the dead units of the one hidden layer.
+    assert [e.step for e in snap.evals] == [0] and snap.last_eval is snap.evals[0]
+    assert snap.evals == tuple(r.read(lambda t: t.evals))
+    assert abs(snap.last_eval.train_loss - np.log(3)) < 0.5 and len(snap.last_eval.dead) == 1
     assert snap.boundary is not None and snap.boundary.probs.shape[:2] == (48, 64)
     assert snap.boundary.points.shape[1] == 2
-    assert snap.n_layers == 2 and "dead" in snap.layer_stats
+    assert snap.n_layers == 2 and "dead" not in snap.layer_stats  # evals count them
 
 
 def test_snapshot_is_reused_until_something_changes(runner) -> None:
@@ -127,7 +131,39 @@ def test_learning_rate_applies_to_the_running_run(runner) -> None:
     r.set_config(r.config.with_changes(optimizer={"lr": 0.05}))
     after = r.snapshot()
     assert (after.run_id, after.step) == (before.run_id, 5)
-    assert r._trainer.base_lr == 0.05 and after.config.optimizer.lr == 0.05
+    assert after.config.optimizer.lr == 0.05 and r.read(lambda t: t.lr) == 0.05
+    r.step()
+    assert r.snapshot().last.lr == 0.05  # the step took the new rate (a constant schedule)
+
+
+def test_every_live_field_of_the_schema_reaches_the_running_trainer() -> None:
+    from engine.config import LIVE_FIELDS
+    from tui_nn.core.runner import APPLY_LIVE
+
+    assert set(APPLY_LIVE) == LIVE_FIELDS
+
+
+def test_the_config_is_the_trainers_own_copy(runner) -> None:
+    """One live config: whatever changed it (a live rate, a new budget, an adopted run),
+    the runner and its snapshot show the trainer's, never a second copy that can drift."""
+    from engine import Trainer
+
+    r = runner()
+
+    def same() -> bool:
+        trainer_config = r.read(lambda t: t.config)
+        return r.config is trainer_config and r.snapshot().config is trainer_config
+
+    r.step(3)
+    r.set_config(r.config.with_changes(optimizer={"lr": 0.02}))
+    assert same() and r.config.optimizer.lr == 0.02
+    r.set_config(r.config.with_changes(training={"steps": 10**8}))
+    assert same() and r.config.optimizer.lr == 0.02 and r.config.training.steps == 10**8
+    trainer = Trainer(SMALL)
+    trainer.run(4)
+    trainer.set_learning_rate(0.03)  # changed live before it was saved or handed over
+    r.adopt(trainer)
+    assert same() and r.config.optimizer.lr == 0.03 and r.read(lambda t: t.lr) == 0.03
 
 
 @pytest.mark.parametrize(
@@ -278,7 +314,8 @@ def test_adopt_takes_a_restored_trainer_paused_and_trains_on(runner) -> None:
     r.adopt(trainer)
     snap = r.snapshot()
     assert (snap.step, snap.state, snap.run_id) == (40, "paused", run_id + 1)
-    assert len(snap.evals) == 4 and snap.last_eval.step == 40
+    assert [e.step for e in snap.evals] == [0, 10, 20, 30, 40]
+    assert snap.last_eval is snap.evals[-1]
     assert len(snap.series("loss", 100).mean) > 0
     r.step()
     assert r.snapshot().step == 41
@@ -330,13 +367,22 @@ def test_raising_the_steps_of_a_running_run_keeps_it_running(runner) -> None:
     assert r.snapshot().step > 5
 
 
-def test_steps_below_the_steps_done_start_a_new_run(runner) -> None:
+def test_steps_below_the_steps_done_are_refused_and_the_run_is_kept(runner) -> None:
     r = runner()
     r.step(10)
-    run_id = r.snapshot().run_id
-    r.set_config(r.config.with_changes(training={"steps": 5}))
-    snap = r.snapshot()
-    assert (snap.run_id, snap.step) == (run_id + 1, 0)
+    before, theta = r.snapshot(), r.read(lambda t: t.network.theta.copy())
+    loss = before.series("loss", 100).mean.copy()
+    with pytest.raises(ConfigError) as refused:
+        r.set_config(r.config.with_changes(training={"steps": 5}))
+    assert refused.value.field == "training.steps"
+    assert "10 steps are done" in str(refused.value) and "press r" in str(refused.value)
+    after = r.snapshot()
+    assert (after.run_id, after.step, after.state) == (before.run_id, 10, "paused")
+    assert after.config is before.config and after.evals == before.evals
+    np.testing.assert_array_equal(r.read(lambda t: t.network.theta), theta)
+    np.testing.assert_array_equal(after.series("loss", 100).mean, loss)
+    r.set_config(r.config.with_changes(training={"steps": 10}))  # the steps done: kept, done
+    assert (r.snapshot().run_id, r.snapshot().step, r.state) == (before.run_id, 10, "done")
 
 
 def test_save_writes_outside_the_lock(runner, tmp_path, monkeypatch) -> None:
@@ -361,7 +407,8 @@ def test_save_writes_outside_the_lock(runner, tmp_path, monkeypatch) -> None:
 
     loaded = load_run(r.save(tmp_path / "runs"))
     assert loaded.trainer is not None and loaded.trainer.steps_done == 7
-    assert loaded.trainer.base_lr == 0.05  # the live rate is in the checkpoint
+    # The live rate is in config.toml and in the trainer that loads from it.
+    assert loaded.config.optimizer.lr == 0.05 and loaded.trainer.lr == 0.05
 
 
 def test_close_keeps_a_worker_that_did_not_stop_in_time(runner) -> None:
@@ -384,3 +431,126 @@ def test_a_new_step_budget_for_a_diverged_run_starts_a_new_run(runner) -> None:
     run_id = r.snapshot().run_id
     r.set_config(r.config.with_changes(training={"steps": 10**8}))
     assert (r.snapshot().run_id, r.state, r.snapshot().step) == (run_id + 1, "idle", 0)
+
+
+# ------------------------------------------------------------ the thread handoff
+
+
+class YieldingInt:
+    """An int attribute whose every read hands the GIL to another thread, as a free-threaded
+    build (or a switch at the wrong bytecode) may: an unguarded `x += 1` then loses updates."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = f"_yielding_{name}"
+
+    def __get__(self, obj: object, owner: type | None = None) -> int:
+        value = obj.__dict__[self.key]
+        time.sleep(0)
+        return value
+
+    def __set__(self, obj: object, value: int) -> None:
+        obj.__dict__[self.key] = value
+
+
+def test_the_handoff_count_is_safe_from_any_thread(monkeypatch) -> None:
+    """save() and the views' workers come through the handoff besides the UI thread: the
+    count of waiting threads must come back to 0 with the event set, whatever the
+    interleaving, or the worker waits 0.1 s after every step from then on."""
+    import tui_nn.core.runner as runner_module
+
+    counter = YieldingInt()
+    counter.__set_name__(runner_module._Handoff, "_ui_waiting")
+    monkeypatch.setattr(runner_module._Handoff, "_ui_waiting", counter, raising=False)
+    handoff = runner_module._Handoff()
+    steps, stop = [0], threading.Event()
+
+    def worker() -> None:  # as Runner._loop: a step under the lock, then yield
+        while not stop.is_set():
+            with handoff.lock:
+                steps[0] += 1
+            handoff.yield_to_ui()
+
+    entered = [0] * 6
+
+    def other(k: int) -> None:  # the UI thread, save()'s thread, a view's worker...
+        for _ in range(200):
+            with handoff.ui():
+                entered[k] += 1
+
+    threads = [threading.Thread(target=other, args=(k,)) for k in range(len(entered))]
+    stepping = threading.Thread(target=worker)
+    stepping.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    stop.set()
+    stepping.join(5)
+    assert not any(t.is_alive() for t in [*threads, stepping])
+    assert entered == [200] * len(entered) and steps[0] > 0
+    assert handoff._ui_waiting == 0 and handoff._ui_done.is_set()
+
+
+def test_save_on_other_threads_while_training_leaves_the_handoff_clear(runner, tmp_path) -> None:
+    r = runner()
+    r.start()
+    wait_until(lambda: r.snapshot().step > 5)
+    saved: list[object] = []
+    threads = [
+        threading.Thread(target=lambda k=k: saved.append(r.save(tmp_path / f"runs{k}")))
+        for k in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for _ in range(50):  # the UI thread meanwhile
+        r.snapshot().series("loss", 10)
+    for t in threads:
+        t.join(30)
+    r.pause()
+    assert len(saved) == 3 and r._handoff._ui_waiting == 0 and r._handoff._ui_done.is_set()
+
+
+# ---------------------------------------------------- the schedule and the step budget
+
+
+def test_a_cosine_experiment_keeps_its_rate_sequence_in_the_lab(runner, tmp_path) -> None:
+    """The lab's step budget (LAB_STEPS, for a file that sets none) never stretches the
+    schedule: the rate at every step is the one the headless run takes."""
+    from engine import Trainer
+    from engine.store.toml import load_config
+    from tui_nn.core.files import LAB_STEPS, open_experiment
+
+    file = tmp_path / "cosine.toml"
+    file.write_text(
+        "[data]\nn_samples = 120\n[model]\nhidden = [8]\n"
+        '[optimizer]\nname = "sgd"\nlr = 0.1\nschedule = "cosine"\ndecay_steps = 100\n'
+    )
+    headless = Trainer(load_config(file))  # as `tui-nn train --config` runs it
+    lab = runner(open_experiment(file))
+    assert lab.config.training.steps == LAB_STEPS != headless.config.training.steps
+    rates = []
+    for _ in range(120):  # past the horizon, where the rate stays at 0
+        lab.step()
+        rates.append(lab.snapshot().last.lr)
+    assert rates == [headless.step().lr for _ in range(120)]
+    assert rates[0] == 0.1 and rates[50] == pytest.approx(0.05) and rates[-1] == 0.0
+
+
+def test_raising_the_steps_mid_run_keeps_the_rate(runner) -> None:
+    from engine import Trainer
+
+    config = SMALL.with_changes(
+        training={"steps": 200}, optimizer={"schedule": "cosine", "decay_steps": 200}
+    )
+    r, headless = runner(config), Trainer(config)
+    r.step(100)
+    headless.run(100)
+    rate = r.read(lambda t: t.lr)
+    assert 0 < rate < config.optimizer.lr
+    r.set_config(r.config.with_changes(training={"steps": 400}))
+    assert r.read(lambda t: t.lr) == rate
+    rates = []
+    for _ in range(50):
+        r.step()
+        rates.append(r.snapshot().last.lr)
+    assert rates == [headless.step().lr for _ in range(50)]

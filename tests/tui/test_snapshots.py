@@ -33,6 +33,20 @@ def test_trained_lab(snap_compare, size: tuple[int, int]) -> None:
     assert snap_compare(trained_lab(), terminal_size=size)
 
 
+def test_dead_units_plot(snap_compare) -> None:
+    """Plot 3 after a ReLU run with a high rate and a batch of 4: the dead units of each
+    layer on the training set at each evaluation (step 0 and every 25 steps), the
+    definition in the title, the latest counts in the legend."""
+    config = ExperimentConfig().with_changes(
+        model={"hidden": [32, 32]},
+        optimizer={"name": "sgd", "lr": 0.5},
+        training={"batch_size": 4, "eval_every": 25},
+    )
+    app = LabApp(config)
+    app.runner.step(TRAINED_STEPS)
+    assert snap_compare(app, terminal_size=(80, 24), press=["3"])
+
+
 def test_help_screen(snap_compare) -> None:
     assert snap_compare(LabApp(), terminal_size=(80, 24), press=["question_mark"])
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 from pilot_helpers import CONFIG, SIZE, wait_until
 from rich.console import Console
@@ -174,6 +175,27 @@ async def test_d_shows_the_depth_profile_and_redraws_on_a_new_activation() -> No
         assert not isinstance(app.screen, DepthScreen)
 
 
+async def test_a_field_refused_from_a_view_is_told_there_and_the_run_is_kept() -> None:
+    """A view asks for a change with FieldEdited, as the panels do; the refusal sits under
+    the lab's field, hidden by the view, so it is told as a notification too."""
+    from tui_nn.core.fields import ALL_FIELDS
+    from tui_nn.messages import FieldEdited
+
+    steps = next(spec for spec in ALL_FIELDS if spec.key == "training.steps")
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "n", "n", "d")
+        screen = app.screen
+        assert isinstance(screen, DepthScreen)
+        run_id = app.runner.snapshot().run_id
+        screen.post_message(FieldEdited(steps, 1))
+        await wait_until(pilot, lambda: any("refused" in str(n.title) for n in app._notifications))
+        notice = next(n for n in app._notifications if "refused" in str(n.title))
+        assert "training.steps: cannot be 1: 3 steps are done" in str(notice.message)
+        assert app.screen is screen  # the view stays
+        assert (app.runner.snapshot().run_id, app.runner.snapshot().step) == (run_id, 3)
+
+
 async def test_the_depth_profile_computes_off_the_ui_thread() -> None:
     app = LabApp(CONFIG)
     async with app.run_test(size=SIZE) as pilot:
@@ -327,6 +349,12 @@ def test_the_matrix_form_of_a_wide_net_reads_shapes_only() -> None:
     assert not form.small and len(form.X) == 0
     assert [(f.fan_in, f.units) for f in form.layers] == [(2, 32), (32, 4), (4, 3)]
     assert all(f.W.size == 0 and f.z.size == 0 for f in form.layers)  # no copies, no forward
-    maxout = read_form(Trainer(CONFIG.with_changes(model={"hidden": [3], "activation": "maxout"})))
-    assert maxout.small and maxout.layers[0].maxout_k > 0
-    assert maxout.layers[0].a.shape == (3, 3)
+    assert [f.pieces for f in form.layers] == [1, 1, 1]
+    trainer = Trainer(CONFIG.with_changes(model={"hidden": [3], "activation": "maxout"}))
+    maxout = read_form(trainer)
+    assert maxout.small and [f.pieces for f in maxout.layers] == [2, 1]
+    assert [f.activation for f in maxout.layers[:-1]] == ["maxout"]
+    assert maxout.layers[0].z.shape == (3, 6) and maxout.layers[0].a.shape == (3, 3)
+    # The numbers are the network's own: its logits for the same samples.
+    logits = trainer.network.astype(np.float64).forward(maxout.X)
+    np.testing.assert_allclose(maxout.layers[-1].a, logits, rtol=1e-12)

@@ -18,11 +18,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import numpy as np
 
-from engine import LAYER_STATS, ConfigError, Diverged, ExperimentConfig, Trainer
+from engine import (
+    LAYER_STATS,
+    ConfigError,
+    Diverged,
+    EvalRecord,
+    ExperimentConfig,
+    StepRecord,
+    Trainer,
+)
+from engine.config import LIVE_FIELDS
 from engine.lecture.advisor import Advice, advise
 from engine.lecture.scenarios import NOT_YET, Scenario, Verdict, judge
 from engine.store.runs import create_run_dir, save_run
@@ -41,11 +50,14 @@ RATE_WINDOW = 0.5  # seconds over which steps per second is measured
 # steps on the worker thread (and after a step taken with n), never once per step.
 OBSERVE_INTERVAL = 0.5
 
-# The fields that apply to the running run; any other change starts a new run.
-LIVE_FIELDS: frozenset[tuple[str, str]] = frozenset({("optimizer", "lr")})
+# How each field the schema marks live (engine.config.LIVE_FIELDS) reaches the running
+# trainer; a change to any other field starts a new run.
+APPLY_LIVE: dict[str, Callable[[Trainer, ExperimentConfig], None]] = {
+    "optimizer.lr": lambda trainer, config: trainer.set_learning_rate(config.optimizer.lr),
+}
 # A new step budget alone keeps the run (its weights, history and evaluations): "done"
 # says to raise it, and a new run from step 0 would throw the trained network away.
-STEPS_FIELD = ("training", "steps")
+STEPS_FIELD = "training.steps"
 
 
 @dataclass(frozen=True)
@@ -70,9 +82,9 @@ class Snapshot:
     step: int
     epoch: float  # passes over the training set
     steps_per_sec: float  # 0.0 unless running
-    last: Any  # engine StepRecord, or None before the first step
-    last_eval: Any  # engine EvalRecord (the initial evaluation before any step), or None
-    evals: tuple[Any, ...]
+    last: StepRecord | None  # None before the first step
+    last_eval: EvalRecord | None  # the latest evaluation (step 0's before any step), or None
+    evals: tuple[EvalRecord, ...]  # the trainer's: step 0, then every eval_every steps
     n_layers: int  # hidden layers + the output layer
     layer_stats: tuple[str, ...]  # history columns are f"layers.{i}.{stat}"
     task: str  # the dataset's task, e.g. "classification" or "regression"
@@ -105,32 +117,52 @@ class Snapshot:
         return self._reader(tuple(names), max_points)
 
 
+class RunReader(Protocol):
+    """What a view may read of the run (the Runner is one): the live config, snapshots,
+    and a quick read of the trainer between two steps. Commands go to the app as
+    messages (tui_nn.messages), never through this."""
+
+    @property
+    def config(self) -> ExperimentConfig: ...
+
+    def snapshot(self) -> Snapshot: ...
+
+    def read(self, fn: Callable[[Trainer], T]) -> T: ...
+
+
 class _Handoff:
-    """A lock the worker takes per step and the UI takes between steps, without starving.
+    """A lock the worker takes per step and any other thread takes between steps,
+    without starving.
 
     CPython's lock is not fair: a thread that releases it and loops straight back
     usually wins it again, so a UI waiting on a busy worker could wait for many
-    steps. The UI raises a flag first; the worker, seeing it after a step, waits
-    until the UI is done. The UI waits at most one step.
+    steps. A waiting thread counts itself in first; the worker, seeing the count
+    after a step, waits until every one is done. Each waits at most one step.
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        # The UI thread, save()'s thread and the view workers all come through ui(): the
+        # count and the event change together under this lock. The worker only reads
+        # the count, with no lock, once a step.
+        self._count_lock = threading.Lock()
         self._ui_waiting = 0
         self._ui_done = threading.Event()
         self._ui_done.set()
 
     @contextmanager
     def ui(self) -> Iterator[None]:
-        self._ui_waiting += 1  # only the UI thread writes this counter
-        self._ui_done.clear()
+        with self._count_lock:
+            self._ui_waiting += 1
+            self._ui_done.clear()
         try:
             with self.lock:
                 yield
         finally:
-            self._ui_waiting -= 1
-            if not self._ui_waiting:
-                self._ui_done.set()
+            with self._count_lock:
+                self._ui_waiting -= 1
+                if not self._ui_waiting:
+                    self._ui_done.set()
 
     def yield_to_ui(self) -> None:
         """Called by the worker between steps, without the lock."""
@@ -141,8 +173,9 @@ class _Handoff:
 class Runner:
     """Start, pause, step, reset, reconfigure and stop one training run at a time.
 
-    Public methods are called from the UI thread; only `_loop` runs on the worker
-    thread. The handoff lock guards the trainer and every field a snapshot reads.
+    Public methods are called from the UI thread (save() from any thread); only `_loop`
+    runs on the worker thread. The handoff lock guards the trainer and every field a
+    snapshot reads. The config is the trainer's own (`trainer.config`): no second copy.
     """
 
     def __init__(self, config: ExperimentConfig | None = None) -> None:
@@ -150,7 +183,6 @@ class Runner:
         self._wake = threading.Condition(self._handoff.lock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._config = config if config is not None else ExperimentConfig()
         self._version = 0
         self._run_id = 0
         self._state: State = "idle"
@@ -159,9 +191,17 @@ class Runner:
         self._cached: Snapshot | None = None
         self._scenario: Scenario | None = None
         self._counterexample = False
-        self._evals_of: list[Any] | None = None  # the trainer.evals list _evals copies
-        self._evals: tuple[Any, ...] = ()
-        self._trainer: Trainer = _build(self._config)
+        self._evals_of: list[EvalRecord] | None = None  # the trainer.evals list _evals copies
+        self._evals: tuple[EvalRecord, ...] = ()
+        self._last: StepRecord | None = None
+        self._boundary: Boundary | None = None
+        self._boundary_at = 0.0
+        self._boundary_step = -1
+        self._verdict: Verdict | None = None
+        self._advice: tuple[Advice, ...] = ()
+        self._observed_step = -1
+        self._observed_at = 0.0
+        self._trainer: Trainer = _build(config if config is not None else ExperimentConfig())
         with self._handoff.ui():
             self._begin_run_locked()
 
@@ -169,7 +209,8 @@ class Runner:
 
     @property
     def config(self) -> ExperimentConfig:
-        return self._config
+        """The run's config: the trainer's own, a live rate change included."""
+        return self._trainer.config
 
     @property
     def state(self) -> State:
@@ -227,26 +268,24 @@ class Runner:
 
     def reset(self) -> None:
         """Restart the current config: the same seed, so the same initial weights."""
-        self._new_run(self._config)
+        self._new_run(self.config)
 
     def set_config(self, config: ExperimentConfig) -> None:
-        """Apply a validated config: the learning rate goes to the running run, a step
-        budget at or above the steps done extends it, any other change starts a new run.
-        Raises ConfigError when the trainer cannot be built from it; the old run is then
-        kept as it was."""
-        changed = _changed_fields(self._config, config)
+        """Apply a validated config: the learning rate goes to the running run, a new
+        step budget keeps the run, any other change starts a new run. Raises ConfigError
+        when the trainer cannot be built from it, or when the budget is below the steps
+        done; the run is then kept as it was."""
+        changed = _changed_fields(self.config, config)
         if not changed:
             return
         if changed <= LIVE_FIELDS:
             with self._handoff.ui():
-                self._trainer.set_learning_rate(config.optimizer.lr)
-                self._config = config
+                for key in sorted(changed):
+                    APPLY_LIVE[key](self._trainer, config)
                 self._version += 1
             return
-        trainer = self._trainer
         # A diverged run is not extended: "change the config" is its way out (a new run).
-        extends = trainer.diverged is None and config.training.steps >= trainer.steps_done
-        if changed == {STEPS_FIELD} and extends:
+        if changed == {STEPS_FIELD} and self._trainer.diverged is None:
             self._extend(config)
             return
         self._new_run(config)
@@ -278,10 +317,6 @@ class Runner:
         self.pause()
         with self._handoff.ui():
             self._trainer = trainer
-            self._config = trainer.config
-            if trainer.base_lr != trainer.config.optimizer.lr:
-                # A rate changed live is in the checkpoint (base_lr), not in config.toml.
-                self._config = trainer.config.with_changes(optimizer={"lr": trainer.base_lr})
             self._run_id += 1
             self._scenario, self._counterexample = None, False
             self._error = None
@@ -307,9 +342,9 @@ class Runner:
         # is taken between two steps; building the clone and the disk I/O run without the
         # lock, so training and the UI go on meanwhile.
         with self._handoff.ui():
-            config, trainer_config = self._config, self._trainer.config
+            config = self._trainer.config
             arrays = self._trainer.checkpoint()
-        clone = Trainer.from_checkpoint(trainer_config, arrays)
+        clone = Trainer.from_checkpoint(config, arrays)
         run_dir = create_run_dir(root, config)
         save_run(clone, run_dir, final=True)
         return run_dir
@@ -356,7 +391,6 @@ class Runner:
         trainer = _build(config)
         with self._handoff.ui():
             self._trainer = trainer
-            self._config = config
             self._run_id += 1
             if scenario != "keep":
                 self._scenario = scenario
@@ -369,33 +403,41 @@ class Runner:
 
     def _extend(self, config: ExperimentConfig) -> None:
         """The same run with a new step budget: a done run becomes paused (space trains
-        on), a running one keeps running. Raises ConfigError and keeps the run on failure."""
+        on), a running one keeps running. A budget below the steps done is refused (it
+        would throw the trained network away). Raises ConfigError and keeps the run."""
         # Built before the lock (the dataset and network are the costly part) so the
         # worker keeps stepping meanwhile; the checkpoint is taken and restored under
         # the lock so no step is lost. restore() is what from_checkpoint() does after
         # building; it checks everything before changing the new trainer.
         trainer = _build(config)
         with self._handoff.ui():
+            done = self._trainer.steps_done  # read under the lock: a running run moves on
+            if config.training.steps < done:
+                raise ConfigError(
+                    "training.steps",
+                    f"cannot be {config.training.steps}: {done} steps are done; "
+                    "raise it, or press r to start over",
+                )
             try:
                 trainer.restore(self._trainer.checkpoint())
             except CheckpointError as exc:  # not expected (same data and net); keep the run
                 raise ConfigError("training.steps", f"cannot keep the run: {exc}") from exc
             self._trainer = trainer
-            self._config = config
-            if self._state == "done":
+            if done >= config.training.steps:
+                self._state = "done"  # a budget of exactly the steps done
+            elif self._state == "done":
                 self._state = "paused"
             self._version += 1
 
     def _begin_run_locked(self) -> None:
-        self._last: Any = None
+        self._last = None
         self._rate = 0.0
-        self._initial_eval = _evaluate(self._trainer)
-        self._boundary: Boundary | None = None
+        self._boundary = None
         self._boundary_at = 0.0
         self._boundary_step = -1
         self._update_boundary(force=True)
-        self._verdict: Verdict | None = None
-        self._advice: tuple[Advice, ...] = ()
+        self._verdict = None
+        self._advice = ()
         self._observed_step = -1
         self._observe_locked()
         self._version += 1
@@ -412,7 +454,7 @@ class Runner:
             self._state = "paused"
             self._error = f"{type(exc).__name__}: {exc}"
             return False
-        if self._trainer.steps_done >= self._config.training.steps:
+        if self._trainer.steps_done >= self._trainer.config.training.steps:
             self._state = "done"
             return False
         return True
@@ -515,15 +557,15 @@ class Runner:
             epoch=float(trainer.epoch),
             steps_per_sec=self._rate if self._state == "running" else 0.0,
             last=last,
-            last_eval=evals[-1] if evals else self._initial_eval,
+            last_eval=evals[-1] if evals else None,
             evals=evals,
             n_layers=int(trainer.n_layers),
             layer_stats=LAYER_STATS,
             task=str(trainer.dataset.task),
             loss_name=str(trainer.loss.name),
-            activation=self._config.model.activation,
+            activation=trainer.config.model.activation,
             error=self._error,
-            config=self._config,
+            config=trainer.config,
             boundary=self._boundary,
             scenario=self._scenario,
             counterexample=self._counterexample,
@@ -543,14 +585,7 @@ def _build(config: ExperimentConfig) -> Trainer:
         raise ConfigError("config", f"{type(exc).__name__}: {exc}") from exc
 
 
-def _evaluate(trainer: Trainer) -> Any:
-    """The initial evaluation (chance-level loss) so the status line has numbers at step 0."""
-    try:
-        return trainer.evaluate()
-    except Exception:
-        return None
-
-
-def _changed_fields(old: ExperimentConfig, new: ExperimentConfig) -> set[tuple[str, str]]:
+def _changed_fields(old: ExperimentConfig, new: ExperimentConfig) -> set[str]:
+    """The keys ("optimizer.lr") whose values differ."""
     a, b = old.to_dict(), new.to_dict()
-    return {(s, f) for s in b for f in b[s] if a.get(s, {}).get(f) != b[s][f]}
+    return {f"{s}.{f}" for s in b for f in b[s] if a.get(s, {}).get(f) != b[s][f]}

@@ -4,7 +4,9 @@ histogram at initialization, with no training (CS231n's experiment).
 Sources: the lab's own architecture on unit-Gaussian input as wide as its data, or on its
 training data (the run's own initial weights), or one of CS231n's 10-layer, 500-wide
 presets (engine.lecture.profiles). The profile is computed on a worker thread (0.5-0.9 s for
-10 x 500), never on the UI thread, and redrawn when the lab's activation or init changes.
+10 x 500), never on the UI thread, and redrawn when the lab's activation or init changes
+(the app's snapshots show it). The activation and init selectors here post FieldEdited, as
+the lab's own do: the app applies the change (a new run) or says why not.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from engine.lecture.profiles import (
 )
 from engine.lecture.scenarios import NOT_OBSERVED, OBSERVED, Verdict
 from engine.train.diagnostics import activation_profile
-from tui_nn.core.fields import MODEL_FIELDS
+from tui_nn.core.fields import MODEL_FIELDS, FieldSpec
+from tui_nn.core.runner import RunReader, Snapshot
+from tui_nn.messages import FieldEdited
 from tui_nn.screens.view import View
 from tui_nn.widgets.config_panels import ChoiceSelect
 
@@ -151,8 +155,9 @@ class DepthScreen(View):
         Binding("escape,q,d", "close", "close", key_display="esc"),
     ]
 
-    def __init__(self, source: str = NET) -> None:
+    def __init__(self, run: RunReader, source: str = NET) -> None:
         super().__init__()
+        self.run = run
         self.source = source
         self.depth: DepthResult | None = None
         self._worker: Worker[DepthResult] | None = None
@@ -160,7 +165,7 @@ class DepthScreen(View):
         self._config: ExperimentConfig | None = None
 
     def compose(self) -> ComposeResult:
-        config = self.app.runner.config  # type: ignore[attr-defined]
+        config = self.run.config
         with Vertical(id="depth-body") as body:
             body.border_title = "Depth profile at initialization (no training)"
             body.border_subtitle = "1-7 source · tab: fields · esc closes"
@@ -183,18 +188,17 @@ class DepthScreen(View):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self._config = self.app.runner.config  # type: ignore[attr-defined]
+        self._config = self.run.config
         self._show_model_row()
         self.recompute()
-        # The lab's config can change under this view (its own selectors, the palette):
-        # a cheap identity check twice a second redraws the profile when it does.
-        self.set_interval(0.5, self._watch_config)
 
     def _show_model_row(self) -> None:
         self.query_one("#depth-model").display = self.source in (NET, DATA)
 
-    def _watch_config(self) -> None:
-        config = self.app.runner.config  # type: ignore[attr-defined]
+    def refresh_from(self, snapshot: Snapshot) -> None:
+        # The lab's config can change under this view (its own selectors, the palette):
+        # a cheap identity check per snapshot redraws the profile when it does.
+        config = snapshot.config
         if config is self._config:
             return
         old, self._config = self._config, config
@@ -217,8 +221,8 @@ class DepthScreen(View):
         if self._worker is not None and not self._worker.is_finished:
             self._rerun = True
             return
-        config: ExperimentConfig = self.app.runner.config  # type: ignore[attr-defined]
-        n_in = self.app.runner.read(lambda t: int(t.dataset.n_features))  # type: ignore[attr-defined]
+        config = self.run.config
+        n_in = self.run.read(lambda t: int(t.dataset.n_features))
         source = self.source  # bound now: the lambda runs later, on the worker thread
         self._worker = self.run_worker(
             lambda: compute(source, config, n_in),
@@ -255,13 +259,11 @@ class DepthScreen(View):
         elif select.id in MODEL_SELECTS:
             self._apply(MODEL_SELECTS[select.id], event.value)
 
-    def _apply(self, spec: Any, value: Any) -> None:
-        """Change the lab's model (a new run); a refusal is told here, the run is kept."""
-        app: Any = self.app
-        if not app.apply(spec, value):
-            error = app.lab_screen.query_one(f"#error-{spec.widget_id}", Static)
-            self.notify(str(error.content), title="refused", severity="error", markup=False)
-        self._watch_config()
+    def _apply(self, spec: FieldSpec, value: Any) -> None:
+        """Change the lab's model (a new run), as the Model panel does; the app says why
+        when it refuses, and keeps the run."""
+        if value != spec.value_in(self.run.config):
+            self.post_message(FieldEdited(spec, value))
 
     def set_source(self, source: str) -> None:
         if source == self.source and self.depth is not None:

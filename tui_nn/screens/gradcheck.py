@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from engine import Trainer
 from engine.nn.gradcheck import GOOD, KINK_OK, WRONG, CheckRow, gradcheck
+from tui_nn.core.runner import RunReader
 from tui_nn.screens.view import View
 
 SAMPLES = 16  # training samples in the checked batch, as `tui-nn gradcheck`
@@ -123,8 +124,9 @@ class GradcheckScreen(View):
         Binding("escape,q,g", "close", "close", key_display="esc"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, run: RunReader) -> None:
         super().__init__()
+        self.run = run
         self.rows: list[CheckRow] | None = None
         self._worker: Worker[list[CheckRow]] | None = None
         self._step = 0
@@ -149,7 +151,7 @@ class GradcheckScreen(View):
         if self._worker is not None and not self._worker.is_finished:
             self.notify("A check is running: r again once it is done.", markup=False)
             return
-        data = self.app.runner.read(copy_for_check)  # type: ignore[attr-defined]
+        data = self.run.read(copy_for_check)
         self._step = data.step
         self.query_one("#grad-summary", Static).update(
             Text(f"checking the network at step {data.step}...", style="dim")

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui_nn.commands import FIELD_KEYS, LAB_ACTIONS
+from tui_nn.messages import NotesWanted
 
 
 def keys_table() -> Table:
@@ -29,7 +30,8 @@ def keys_table() -> Table:
 NOTES = (
     "Fields apply on enter or when you leave them. A refused value keeps the run and says "
     "what is allowed under the field. Data and model changes start a new run; a "
-    "learning-rate change applies to the running one. Reset keeps the seed. The file "
+    "learning-rate change applies to the running one, and so does a new step budget "
+    "(never below the steps done). Reset keeps the seed. The file "
     "field takes a CSV or NPZ file instead of a synthetic set.\n\n"
     "In the views: scenarios - enter runs one, c its counter-example, x leaves it; depth "
     "profile - 1-7 pick the source; matrix form - n or space takes a step; gradient "
@@ -61,5 +63,5 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_notes(self) -> None:
+        self.app.post_message(NotesWanted())  # to the app: this screen closes now
         self.dismiss(None)
-        self.app.action_notes()  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
 """The network in matrix form: per layer z = a_prev W + b and a = f(z), with the shapes of
 W, b, z and a; for small nets (at most 8 units a layer) the numbers themselves, for the
-first few training samples. n or space takes one training step and shows the new numbers.
+first few training samples. n or space asks the app for one training step; the app's next
+snapshot shows the new numbers.
 
 What is shown is copied between two steps (under the runner's lock) and recomputed in
 float64 on those few samples; the run is never touched.
@@ -8,6 +9,7 @@ float64 on those few samples; the run is never touched.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -21,11 +23,16 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
 from engine import Trainer
+from tui_nn.core.runner import RunReader, Snapshot
+from tui_nn.messages import StepWanted
 from tui_nn.screens.view import View
 
 MAX_UNITS = 8  # numbers are shown when no layer is wider than this
 MAX_INPUTS = 16  # ...and the input has at most this many features
 SAMPLES = 3  # training samples pushed through, for z and a
+# While the run trains, the form is read at most this often (each read copies the weights
+# under the runner's lock); a paused run's new step shows at once.
+READ_INTERVAL = 0.5  # seconds
 
 
 NO_NUMBERS = np.zeros(0)  # W, b, z and a of a net too large to show numbers for
@@ -34,14 +41,14 @@ NO_NUMBERS = np.zeros(0)  # W, b, z and a of a net too large to show numbers for
 @dataclass(frozen=True)
 class LayerForm:
     index: int  # 1-based
-    activation: str  # "linear" for the output layer
-    maxout_k: int  # 0 for a dense layer
+    activation: str  # the config's for a hidden layer; the output layer's is linear
+    pieces: int  # affine pieces a unit: 1 for a dense layer, k for maxout
     fan_in: int
     units: int
     # The numbers, for small nets only (NO_NUMBERS otherwise):
-    W: np.ndarray  # float64 copy; maxout (fan_in, units, k)
+    W: np.ndarray  # float64 copy; (fan_in, units), or (fan_in, units, k) with k pieces
     b: np.ndarray
-    z: np.ndarray  # (samples, units) or maxout's pieces (samples, units * k)
+    z: np.ndarray  # (samples, units * pieces): every piece of every unit
     a: np.ndarray  # (samples, units)
 
 
@@ -63,31 +70,28 @@ def read_form(trainer: Trainer) -> MatrixForm:
     float64 copy of every weight and a forward twice a second, for nothing)."""
     net_layers = trainer.network.layers
     small = trainer.X_train.shape[1] <= MAX_INPUTS and all(
-        layer.W.shape[1] <= MAX_UNITS for layer in net_layers
+        layer.units <= MAX_UNITS for layer in net_layers
     )
     X = trainer.X_train[: SAMPLES if small else 0].astype(np.float64)
     a = X
     layers = []
     for i, layer in enumerate(net_layers):
-        fan_in, units = (int(n) for n in layer.W.shape[:2])
-        pieces = int(layer.W.shape[2]) if layer.W.ndim == 3 else 0
-        name = "maxout" if pieces else layer.activation.name
+        fan_in, units, pieces = int(layer.W.shape[0]), layer.units, layer.pieces
+        hidden = i < len(net_layers) - 1
+        name = trainer.config.model.activation if hidden else layer.activation.name
         if not small:
             layers.append(LayerForm(i + 1, name, pieces, fan_in, units, *[NO_NUMBERS] * 4))
             continue
         W = layer.W.astype(np.float64)
         b = layer.b.astype(np.float64)
-        if pieces:  # maxout: k affine pieces a unit, the max of them
-            with np.errstate(all="ignore"):
-                z = a @ W.reshape(fan_in, units * pieces) + b.reshape(-1)
-            out = z.reshape(-1, units, pieces).max(axis=2)
-        else:
-            with np.errstate(all="ignore"):
-                z = a @ W + b
-                out = layer.activation.forward(z.copy())
-        out = np.asarray(out, np.float64)
+        with np.errstate(all="ignore"):
+            # Every piece of every unit, then each unit's largest piece (a dense layer has
+            # one: z itself), then the activation (the identity after maxout's max).
+            z = a @ W.reshape(fan_in, units * pieces) + b.reshape(-1)
+            best = z.reshape(-1, units, pieces).max(axis=2)
+            out = np.asarray(layer.activation.forward(best), np.float64)
         layers.append(LayerForm(i + 1, name, pieces, fan_in, units, W, b, z, out))
-        a = layers[-1].a
+        a = out
     last = trainer.history.last() or {}
     return MatrixForm(
         step=int(trainer.steps_done),
@@ -140,7 +144,7 @@ def shapes_table(form: MatrixForm) -> Table:
         table.add_column(column, no_wrap=True)
     table.add_row("input", "", "", "", "", shape(form.batch, form.X.shape[1]))
     for f in form.layers:
-        k = (f.maxout_k,) if f.maxout_k else ()
+        k = (f.pieces,) if f.pieces > 1 else ()
         role = "linear (logits)" if f.index == len(form.layers) else f.activation
         table.add_row(
             str(f.index),
@@ -181,10 +185,10 @@ def form_text(form: MatrixForm) -> Group:
     text.append("\n".join(side_by_side([block("a0 = x", form.X), labels])) + "\n")
     for f in form.layers:
         text.append(f"\nlayer {f.index}", style="bold")
-        if f.maxout_k:
+        if f.pieces > 1:
             text.append(
-                f": z = a{f.index - 1} W + b with W as {f.fan_in} x {f.units * f.maxout_k} "
-                f"({f.maxout_k} pieces a unit), a = the max of each unit's pieces\n"
+                f": z = a{f.index - 1} W + b with W as {f.fan_in} x {f.units * f.pieces} "
+                f"({f.pieces} pieces a unit), a = the max of each unit's pieces\n"
             )
             W, b = f.W.reshape(f.fan_in, -1), f.b.reshape(-1)
         else:
@@ -206,10 +210,12 @@ class MatrixScreen(View):
         Binding("escape,q,m", "close", "close", key_display="esc"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, run: RunReader) -> None:
         super().__init__()
+        self.run = run
         self.form: MatrixForm | None = None
         self._version = -1
+        self._read_at = -READ_INTERVAL
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="matrix-body") as body:
@@ -220,18 +226,20 @@ class MatrixScreen(View):
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
-        self.refresh_form()
-        self.set_interval(0.5, self.refresh_form)  # the run may be training meanwhile
+        self._read(self.run.snapshot())
 
-    def refresh_form(self) -> None:
-        runner: Any = self.app.runner  # type: ignore[attr-defined]
-        version = runner.snapshot().version
-        if version == self._version:
+    def refresh_from(self, snapshot: Snapshot) -> None:
+        if snapshot.state == "running" and time.monotonic() - self._read_at < READ_INTERVAL:
+            return  # a later snapshot of the running run comes within a poll or two
+        self._read(snapshot)
+
+    def _read(self, snapshot: Snapshot) -> None:
+        if snapshot.version == self._version:
             return
-        self._version = version
-        self.form = runner.read(read_form)
+        self._version = snapshot.version
+        self._read_at = time.monotonic()
+        self.form = self.run.read(read_form)
         self.query_one("#matrix-text", Static).update(form_text(self.form))
 
     def action_step(self) -> None:
-        self.app.action_step_once()  # type: ignore[attr-defined]
-        self.refresh_form()
+        self.post_message(StepWanted())

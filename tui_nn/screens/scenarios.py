@@ -18,8 +18,12 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine import ExperimentConfig
+from engine.config import FIELDS
 from engine.lecture.scenarios import SCENARIOS, Scenario
+from tui_nn.messages import ScenarioLeft, ScenarioStarted
 from tui_nn.screens.view import View
+
+PIECES = FIELDS["model.maxout_k"]
 
 
 def preset_rows(config: ExperimentConfig) -> list[tuple[str, str]]:
@@ -27,7 +31,7 @@ def preset_rows(config: ExperimentConfig) -> list[tuple[str, str]]:
     d, m, o, t = config.data, config.model, config.optimizer, config.training
     if m.hidden:
         model = f"hidden {','.join(map(str, m.hidden))}, {m.activation}"
-        if m.activation == "maxout":
+        if PIECES.when(config):  # where the schema says k applies (maxout)
             model += f" (k = {m.maxout_k})"
     else:
         model = "no hidden layer: one neuron"
@@ -119,11 +123,12 @@ class ScenarioScreen(View):
     def action_counter(self) -> None:
         self._start(counterexample=True)
 
+    # Posted to the app, not to this screen: it is dismissed at once, and a message
+    # left in a closed screen's queue would never bubble up.
     def _start(self, counterexample: bool) -> None:
-        scenario = self.highlighted
+        self.app.post_message(ScenarioStarted(self.highlighted, counterexample))
         self.dismiss()
-        self.app.start_scenario(scenario, counterexample)  # type: ignore[attr-defined]
 
     def action_leave(self) -> None:
+        self.app.post_message(ScenarioLeft())
         self.dismiss()
-        self.app.leave_scenario()  # type: ignore[attr-defined]

@@ -3,6 +3,9 @@ matrix form, notes).
 
 A modal screen, so only the view's own keys act while it is open (the lab's space or n
 do not reach past it) and the footer lists just those; opaque, so it reads as a page.
+A view that shows the run gets the run's `RunReader` from the app when it is pushed, and
+the app's polled snapshots through `refresh_from`, as the lab's widgets do; it asks for
+changes with messages (tui_nn.messages).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from typing import ClassVar
 
 from textual.screen import ModalScreen
 
+from tui_nn.core.runner import Snapshot
+
 
 class View(ModalScreen[None]):
     DEFAULT_CSS: ClassVar[str] = """
@@ -18,6 +23,9 @@ class View(ModalScreen[None]):
         background: $background;
     }
     """
+
+    def refresh_from(self, snapshot: Snapshot) -> None:
+        """A new snapshot of the run, at the app's poll rate when something changed."""
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -59,20 +59,19 @@ class Field(Vertical):
         self.spec = spec
         self._config = config
         self.display = spec.relevant(config)
+        # Made here and held: the control's type is known without a query.
+        self.control: Input | ChoiceSelect = (
+            ChoiceSelect.for_spec(spec, config, spec.widget_id)
+            if spec.choices is not None
+            else Input(spec.format(spec.value_in(config)), compact=True, id=spec.widget_id)
+        )
 
     def compose(self) -> ComposeResult:
-        spec, value = self.spec, self.spec.value_in(self._config)
+        spec = self.spec
         with Horizontal(classes="field-row"):
             yield Label(spec.label, classes="field-label")
-            if spec.choices is not None:
-                yield ChoiceSelect.for_spec(spec, self._config, spec.widget_id)
-            else:
-                yield Input(spec.format(value), compact=True, id=spec.widget_id)
+            yield self.control
         yield Static("", markup=False, classes="field-error", id=f"error-{spec.widget_id}")
-
-    @property
-    def control(self) -> Input | ChoiceSelect:
-        return self.query_one(f"#{self.spec.widget_id}")  # type: ignore[return-value]
 
     def show_error(self, text: str | None) -> None:
         self.query_one(".field-error", Static).update(text or "")

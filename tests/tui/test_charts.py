@@ -1,0 +1,280 @@
+"""tui_nn.charts: reduction, log ticks, and what each plot draws (plotext, no widget)."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from fakes import FakeHistory, make_evals
+from textual_plotext import Plot
+
+from tui_nn import charts as P
+
+# ------------------------------------------------------------------ reduction
+
+
+def test_reduce_minmax_bounds_and_extremes() -> None:
+    rng = np.random.default_rng(0)
+    steps = np.arange(1, 100_001, dtype=float)
+    values = rng.normal(size=len(steps))
+    values[12_345] = 50.0  # a spike must survive the reduction
+    values[77_777] = -50.0
+    s, mean, lo, hi = P.reduce_minmax(steps, values, values, 200)
+    assert 0 < len(s) <= 200
+    assert len(s) == len(mean) == len(lo) == len(hi)
+    assert np.all(np.diff(s) > 0)
+    assert s[0] == steps[0] and s[-1] <= steps[-1]
+    assert hi.max() == 50.0 and lo.min() == -50.0
+    assert np.all(lo <= mean) and np.all(mean <= hi)
+    assert np.all(lo >= values.min()) and np.all(hi <= values.max())
+
+
+def test_reduce_minmax_bucket_contents_are_exact() -> None:
+    steps = np.arange(10, dtype=float)
+    values = np.array([3, 1, 2, 9, 5, 4, 0, 8, 7, 6], dtype=float)
+    s, mean, lo, hi = P.reduce_minmax(steps, values, values, 2)
+    assert s.tolist() == [0.0, 5.0]
+    assert lo.tolist() == [1.0, 0.0]
+    assert hi.tolist() == [9.0, 8.0]
+    assert mean.tolist() == pytest.approx([4.0, 5.0])
+
+
+def test_reduce_minmax_is_a_no_op_when_short() -> None:
+    steps = np.arange(5, dtype=float)
+    s, mean, lo, hi = P.reduce_minmax(steps, steps - 1, steps + 1, 10, mean=steps)
+    assert s.tolist() == steps.tolist() and mean.tolist() == steps.tolist()
+    assert lo.tolist() == (steps - 1).tolist() and hi.tolist() == (steps + 1).tolist()
+
+
+def test_reduce_minmax_uneven_steps_are_bucketed_by_step() -> None:
+    # A multi-resolution history: coarse old steps, dense new ones.
+    steps = np.concatenate([np.arange(0, 1000, 100), np.arange(1000, 2000)]).astype(float)
+    s, *_ = P.reduce_minmax(steps, steps, steps, 20)
+    assert len(s) <= 20
+    assert s[0] == 0 and s[-1] >= 1900  # both ends of the run are still there
+
+
+def test_envelope_alternates_min_and_max() -> None:
+    x, y = P.envelope(np.array([1.0, 2.0]), np.array([0.0, 1.0]), np.array([5.0, 6.0]))
+    assert x.tolist() == [1.0, 1.0, 2.0, 2.0]
+    assert y.tolist() == [0.0, 5.0, 1.0, 6.0]
+
+
+def test_log10_safe_floors_zero_and_negative() -> None:
+    out = P.log10_safe(np.array([1e-3, 0.0, -1.0, 100.0, np.nan, np.inf]))
+    assert out[:4].tolist() == pytest.approx([-3.0, -12.0, -12.0, 2.0])
+    assert not np.isfinite(out[4:]).any()  # left for draw_lines to drop, not drawn as 0
+
+
+# ---------------------------------------------------------------------- ticks
+
+
+@pytest.mark.parametrize(
+    ("exponent", "label"),
+    [
+        (-3, "1e-3"),
+        (-2, "0.01"),
+        (-1, "0.1"),
+        (0, "1"),
+        (1, "10"),
+        (2, "100"),
+        (3, "1e3"),
+        (6, "1e6"),
+        (-12, "1e-12"),
+        (math.log10(5e-4), "5e-4"),
+        (math.log10(2e-5), "2e-5"),
+        (math.log10(0.5), "0.5"),
+        (math.log10(50), "50"),
+    ],
+)
+def test_format_log_tick(exponent: float, label: str) -> None:
+    assert P.format_log_tick(exponent) == label
+
+
+def test_log_ticks_whole_decades() -> None:
+    ticks, labels = P.log_ticks(-4.3, 0.2, max_ticks=10)
+    assert ticks == [-4.0, -3.0, -2.0, -1.0, 0.0]
+    assert labels == ["1e-4", "1e-3", "0.01", "0.1", "1"]
+
+
+def test_log_ticks_thinned_to_max() -> None:
+    ticks, labels = P.log_ticks(-12, 3, max_ticks=4)
+    assert 2 <= len(ticks) <= 4
+    assert all(t == int(t) for t in ticks)
+    assert len(labels) == len(ticks)
+
+
+def test_log_ticks_inside_one_decade_uses_1_2_5() -> None:
+    ticks, labels = P.log_ticks(math.log10(1.5e-3), math.log10(8e-3), max_ticks=6)
+    assert labels == ["2e-3", "5e-3"]
+    assert ticks == pytest.approx([math.log10(2e-3), math.log10(5e-3)])
+
+
+def test_log_ticks_flat_and_non_finite() -> None:
+    ticks, _ = P.log_ticks(-3.0, -3.0)
+    assert -3.0 in ticks
+    assert P.log_ticks(float("nan"), 1.0) == ([], [])
+
+
+def test_step_ticks_are_round_and_readable() -> None:
+    ticks, labels = P.step_ticks(0, 1_000_000, max_ticks=5)
+    assert labels == ["0", "250k", "500k", "750k", "1M"]
+    assert ticks[0] == 0 and ticks[-1] == 1_000_000
+    assert P.format_steps(2500) == "2.5k"
+    assert P.format_steps(999) == "999"
+
+
+# ----------------------------------------------------------------- plot input
+
+
+def make_input(n: int = 500, activation: str = "relu", task: str = "classification") -> P.PlotInput:
+    history = FakeHistory(n)
+    evals = P.EvalCache().update(make_evals(n // 10), run=0)
+    return P.PlotInput(
+        series=history.series,
+        evals=evals,
+        n_layers=3,
+        hidden=(16, 16),
+        activation=activation,
+        task=task,
+    )
+
+
+@pytest.mark.parametrize("spec", P.PLOTS, ids=[s.key for s in P.PLOTS])
+@pytest.mark.parametrize("color", [True, False], ids=["color", "no-color"])
+def test_every_plot_builds_twice(spec: P.PlotSpec, color: bool) -> None:
+    """plotext's log axis fails on a second build; ours must not."""
+    plt = Plot()
+    for _ in range(2):
+        spec.draw(plt, make_input(), 80, 20, color)
+        plt.plotsize(80, 20)
+        first = plt.build()
+        second = plt.build()
+        assert first == second
+    assert "math domain" not in first
+
+
+@pytest.mark.parametrize("spec", P.PLOTS, ids=[s.key for s in P.PLOTS])
+def test_every_plot_builds_with_no_data(spec: P.PlotSpec) -> None:
+    plt = Plot()
+    spec.draw(plt, P.PlotInput(n_layers=3, hidden=(16, 16)), 60, 15, True)
+    plt.plotsize(60, 15)
+    assert "no steps yet" in plt.uncolorize(plt.build())
+
+
+def test_log_plot_labels_ticks_as_numbers() -> None:
+    plt = Plot()
+    P.draw_update_ratio(plt, make_input(), 80, 20, True)
+    plt.plotsize(80, 20)
+    text = plt.uncolorize(plt.build())
+    assert "1e-3" in text  # the reference line's legend and the tick
+    assert "-3.0" not in text  # log10 values never show as raw numbers
+
+
+def built(draw, data: P.PlotInput, width: int = 100, height: int = 20) -> str:
+    plt = Plot()
+    draw(plt, data, width, height, True)
+    plt.plotsize(width, height)
+    return plt.uncolorize(plt.build())
+
+
+def test_a_run_at_step_0_shows_its_first_evaluation_on_a_labelled_log_axis() -> None:
+    """Before any step there is one point: the evaluation at step 0 (the chance-level
+    loss). Its log axis spans a decade around it, with the ticks on the axis."""
+    evals = P.EvalCache().update(make_evals(1), run=0)  # val loss 1.2 at step 0
+    text = built(P.draw_loss, P.PlotInput(evals=evals, n_layers=3, hidden=(16, 16)), 50, 10)
+    assert "no steps yet" not in text
+    ticks = [line.split("┤")[0].strip() for line in text.splitlines() if "┤" in line]
+    assert len(ticks) >= 2 and min(map(float, ticks)) < 1.2 < max(map(float, ticks))
+    assert text.splitlines()[-1].split() == ["0"]  # the x axis: step 0, and no stray label
+
+
+def test_units_plot_counts_dead_units_on_the_training_set_from_the_evaluations() -> None:
+    """The dead count is the evaluations' (zero on every training sample), said in the
+    title; the history holds no per-step dead column to read."""
+    data = make_input(activation="relu")
+    text = built(P.draw_units, data)
+    assert P.DEAD_TITLE in text.splitlines()[0]
+    last = make_evals(50)[-1].dead  # [8, 1]: the latest evaluation's counts
+    assert f"L1 {last[0]}/16" in text and f"L2 {last[1]}/16" in text
+    assert "sat" not in text  # ReLU does not saturate
+    history = FakeHistory(500)
+    P.draw_units(Plot(), P.PlotInput(**{**vars(data), "series": history.series}), 100, 20)
+    assert history.calls == []  # nothing per step for a unit that cannot saturate
+
+
+def test_units_plot_draws_each_evaluation_as_a_share_of_the_width() -> None:
+    lines: list[P.Line] = []
+    evals = P.EvalCache().update(make_evals(30), run=0)
+
+    class Recorder:
+        """Records what draw_lines hands plotext."""
+
+        def __getattr__(self, name: str):
+            def call(*args, **kwargs):
+                if name == "plot":
+                    lines.append(P.Line(np.array(args[0]), np.array(args[1]), None, 0))
+
+            return call
+
+    data = P.PlotInput(evals=evals, n_layers=3, hidden=(16, 4))
+    P.draw_units(Recorder(), data, 100, 20)
+    first, second = lines
+    assert first.x.tolist() == [10.0 * k for k in range(30)]  # step 0, then every 10
+    assert first.y.tolist() == [100.0 * min(8, 10 * k // 50) / 16 for k in range(30)]
+    assert second.y.tolist() == [25.0] * 30  # 1 of 4 units
+
+
+def test_units_plot_shows_saturation_per_step_for_saturating_activations() -> None:
+    text = built(P.draw_units, make_input(activation="tanh"), width=140)
+    title = text.splitlines()[0]
+    assert P.SATURATED_TITLE in title and P.DEAD_TITLE in title
+    assert "L1 sat 4/16" in text  # saturated now (per step): the count and the width
+    assert "L1 dead 8/16" in text  # and the dead units of the last evaluation
+
+
+def test_units_plot_says_when_the_run_is_never_evaluated() -> None:
+    data = P.PlotInput(**{**vars(make_input(activation="relu")), "eval_every": 0})
+    assert P.NOT_EVALUATED in built(P.draw_units, data)
+
+
+def test_long_titles_are_cut_to_the_width() -> None:
+    first_line = built(P.draw_units, make_input(activation="tanh"), 30, 12).splitlines()[0]
+    assert "…" in first_line and first_line.strip().startswith("saturated")
+
+
+def test_layer_series_are_requested_at_half_the_plot_width() -> None:
+    history = FakeHistory(10_000)
+    data = P.PlotInput(series=history.series, n_layers=3, hidden=(16, 16))
+    P.draw_grad_norm(Plot(), data, 70, 20, True)
+    # Per-layer lines take a point every two columns (see charts._per_layer).
+    assert history.calls and all(points == 35 for _, points in history.calls)
+
+
+def test_accuracy_plot_explains_regression() -> None:
+    plt = Plot()
+    P.draw_accuracy(plt, make_input(task="regression"), 80, 20, True)
+    plt.plotsize(80, 20)
+    assert "regress" in plt.uncolorize(plt.build())
+
+
+def test_eval_cache_converts_only_new_records_and_resets_on_new_run() -> None:
+    cache = P.EvalCache()
+    evals = make_evals(5)
+    cols = cache.update(evals, run=1)
+    assert cols.step.tolist() == [0, 10, 20, 30, 40]
+    assert cols.dead.shape == (5, 2) and cols.dead[:, 1].tolist() == [1.0] * 5
+    assert cache.update(evals, run=1) is cols  # nothing new: the same arrays
+    evals.append(
+        SimpleNamespace(
+            step=50, train_loss=1, train_accuracy=1, val_loss=2, val_accuracy=None, dead=[3, 0]
+        )
+    )
+    cols = cache.update(evals, run=1)
+    assert cols.step.tolist()[-1] == 50 and cols.val_loss.tolist()[-1] == 2
+    assert cols.dead[-1].tolist() == [3.0, 0.0] and cols.dead.shape == (6, 2)
+    assert math.isnan(cols.val_acc[-1])  # regression runs have no accuracy
+    cols = cache.update(make_evals(2), run=2)
+    assert cols.step.tolist() == [0, 10] and cols.dead.shape == (2, 2)
