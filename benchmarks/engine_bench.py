@@ -4,6 +4,7 @@
     python benchmarks/engine_bench.py --quick           # ~15 seconds
     python benchmarks/engine_bench.py --retry-busy 3    # rerun cases disturbed by neighbours
     python benchmarks/engine_bench.py --threads 1       # steadier on a busy machine
+    python benchmarks/engine_bench.py --costs-only      # advise, saves, History: ~5 s
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/engine_bench.py
 
 Per case (a ReLU MLP, softmax cross-entropy, Adam, float32, synthetic random data):
@@ -23,6 +24,12 @@ processes took meanwhile: on a 2-core machine anything else running makes multi-
 BLAS and OpenMP (and so these numbers) erratic, and such cases are flagged UNRELIABLE.
 Before timing, each case checks that the three compute the same thing: a few full-batch
 steps from the same weights must give the same losses.
+
+After the cases, what the lab and the CLI call besides Trainer.step(), each also as a
+number of steps of the same run timed just before it: advise() (the advisor, read at 1-2 Hz
+from the UI), a checkpoint save (save_run, final=False) and a final one, and History's
+append and series on a million rows. These timings are printed here, never asserted in a
+test. `--costs-only` prints just these (no torch needed).
 
 Needs torch and threadpoolctl (pip install torch threadpoolctl); neither is an engine
 dependency.
@@ -53,6 +60,10 @@ if str(ROOT) not in sys.path:
 
 from engine import ExperimentConfig, Trainer  # noqa: E402
 from engine.data.datasets import Dataset  # noqa: E402
+from engine.lecture.advisor import advise  # noqa: E402
+from engine.lecture.scenarios import SCENARIOS  # noqa: E402
+from engine.store.runs import create_run_dir, save_run  # noqa: E402
+from engine.train.history import History  # noqa: E402
 
 Array = np.ndarray
 
@@ -607,6 +618,91 @@ def targets(r: dict[str, Any]) -> str:
     return text
 
 
+# ----------------------------------------------------------------------------- beside the step
+
+COST_PRESET = "he_relu"  # one of the deepest lecture presets
+COST_TARGETS = {"advise": 0.05, "checkpoint": 1.0}  # seconds: the UI reads advice at 1-2 Hz
+HISTORY_COLUMNS = 30
+
+
+@dataclass(frozen=True)
+class Cost:
+    what: str
+    seconds: float
+    per: str = ""  # what one timing covers, e.g. "a row"
+    target: float | None = None  # seconds
+
+
+def median_time(fn: Callable[[], object], repeat: int) -> float:
+    """Median seconds of one call over `repeat` calls, after one untimed call."""
+    fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def side_costs(quick: bool) -> tuple[float, list[Cost]]:
+    """Seconds a step of the preset's run, and what the lab and the CLI call besides step()
+    on that run. The step is timed first, in the same process, as the unit of the rest."""
+    import tempfile
+
+    scenario = SCENARIOS[COST_PRESET]
+    trainer = Trainer(scenario.config)
+    trainer.run(scenario.steps)
+    step = statistics.median(per_step(trainer.step, 200) for _ in range(5))
+    repeat = 5 if quick else 20
+    costs = [
+        Cost("advise()", median_time(lambda: advise(trainer), repeat), "", COST_TARGETS["advise"])
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = create_run_dir(tmp, trainer.config)
+        costs.append(
+            Cost(
+                "save_run, checkpoint (final=False)",
+                median_time(lambda: save_run(trainer, run_dir, final=False), repeat),
+                "",
+                COST_TARGETS["checkpoint"],
+            )
+        )
+        costs.append(
+            Cost(
+                "save_run, final (with exports)",
+                median_time(lambda: save_run(trainer, run_dir, final=True), 3),
+            )
+        )
+    rows = 200_000 if quick else 1_000_000
+    history = History([f"c{i}" for i in range(HISTORY_COLUMNS)])
+    block = np.random.default_rng(0).standard_normal((4096, HISTORY_COLUMNS))
+    start = time.perf_counter()
+    for i in range(rows):
+        history.append(i + 1, block[i & 4095])
+    append = (time.perf_counter() - start) / rows
+    costs.append(Cost(f"History.append, {HISTORY_COLUMNS} columns", append, "a row"))
+    series = median_time(lambda: history.series("c7", max_points=2000), repeat)
+    costs.append(Cost(f"History.series(2000) of {rows:,} rows", series))
+    return step, costs
+
+
+def print_costs(step: float, costs: list[Cost]) -> None:
+    print(
+        f"\nbeside the step: the {COST_PRESET} preset after its {SCENARIOS[COST_PRESET].steps} "
+        f"steps ({len(SCENARIOS[COST_PRESET].config.model.hidden)} hidden layers), "
+        f"{fmt_time(step)} a step"
+    )
+    width = max(len(c.what) for c in costs)
+    for c in costs:
+        per = f" {c.per}" if c.per else ""
+        line = f"  {c.what:<{width}}  {fmt_time(c.seconds):>10s}{per:<6s}"
+        line += f" = {c.seconds / step:8.3g} steps"
+        if c.target is not None:
+            verdict = "pass" if c.seconds <= c.target else "miss"
+            line += f"   target <= {c.target * 1000:g} ms: {verdict}"
+        print(line)
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -717,7 +813,16 @@ def main(argv: list[str] | None = None) -> int:
         help=f"rerun a case up to N more times while other processes used over "
         f"{BUSY_CORES} cores during it, and keep the quietest run",
     )
+    parser.add_argument(
+        "--costs-only",
+        action="store_true",
+        help="only what the lab and the CLI call besides step(): advise, saves, History",
+    )
     args = parser.parse_args(argv)
+    if args.costs_only:
+        print(f"engine:   {engine_revision()}")
+        print_costs(*side_costs(args.quick))
+        return 0
     try:
         import threadpoolctl  # noqa: F401
         import torch
@@ -785,6 +890,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     met = sum(ratio <= target for r in results for ratio, target, _ in r["checks"])
     total = sum(len(r["checks"]) for r in results)
+    print_costs(*side_costs(args.quick))
     print(f"\n{met}/{total} targets met; {time.perf_counter() - start:.0f} s of benchmarking\n")
     print(markdown(results, summary, rate))
     return 0
