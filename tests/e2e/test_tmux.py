@@ -1,5 +1,5 @@
 """The real `tui-nn` console script in a real terminal (tmux): start training, see the
-step count rise and a plot drawn, pause, quit, and the process is gone within 2 s."""
+step count rise and a plot drawn, pause, one step with n, quit, and the process is gone."""
 
 from __future__ import annotations
 
@@ -114,6 +114,16 @@ def gone(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
+def wait_gone(pid: int, timeout: float) -> None:
+    """Until the process has exited; the timeout only catches a hang (how fast q quits is
+    measured by benchmarks/ui_bench.py, not asserted here)."""
+    deadline = time.monotonic() + timeout
+    while not gone(pid):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"tui-nn still running {timeout:.0f} s after q")
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("no_color", [False, True], ids=["color", "no-color"])
 def test_train_pause_and_quit_in_tmux(tmux: Tmux, no_color: bool) -> None:
     env = ["TERM=xterm-256color", *(["NO_COLOR=1"] if no_color else [])]
@@ -139,15 +149,12 @@ def test_train_pause_and_quit_in_tmux(tmux: Tmux, no_color: bool) -> None:
     assert "steps/s" in screen
 
     tmux.keys("Space")
-    paused = tmux.wait_for(lambda s: "PAUSED" in s, 5, "the pause")
-    time.sleep(0.5)
-    assert status_step(tmux.screen()) == status_step(paused)
+    at = status_step(tmux.wait_for(lambda s: "PAUSED" in s, 5, "the pause")) or 0
+    tmux.keys("n")  # paused: n takes exactly one step, and nothing else does
+    tmux.wait_for(lambda s: status_step(s) == at + 1, 5, f"step {at + 1} after n")
 
     tmux.keys("q")
-    deadline = time.monotonic() + 2.0
-    while not gone(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert gone(pid), "tui-nn still running 2 s after q"
+    wait_gone(pid, 30)
     assert tmux("display-message", "-p", "-t", SESSION, "#{pane_dead}").strip() == "1"
 
 
@@ -169,10 +176,7 @@ def test_a_scenario_from_the_command_line_at_80x24(tmux: Tmux) -> None:
     tmux.keys("Escape")
     tmux.wait_for(lambda s: "OBSERVED" in s and "Depth profile" not in s, 5, "the lab again")
     tmux.keys("q")
-    deadline = time.monotonic() + 2.0
-    while not gone(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert gone(pid), "tui-nn still running 2 s after q"
+    wait_gone(pid, 30)
 
 
 def test_an_unknown_scenario_exits_2_with_the_names() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -179,30 +178,18 @@ def test_memory_stops_growing() -> None:
     assert s.count.sum() == 200_000 and s.max.max() == 199_999.0
 
 
-def test_million_steps_thirty_columns(capsys: pytest.CaptureFixture[str]) -> None:
+def test_million_steps_thirty_columns() -> None:
     columns = [f"c{i}" for i in range(30)]
     h = History(columns)
-    rng = np.random.default_rng(0)
-    block = rng.standard_normal((4096, 30))
+    block = np.random.default_rng(0).standard_normal((4096, 30))
     n = 1_000_000
-    t0 = time.perf_counter()
     for step in range(n):
         h.append(step, block[step & 4095])
-    append_us = (time.perf_counter() - t0) / n * 1e6
     assert len(h) == n
     assert h.nbytes < 50e6
-    times = []
-    for _ in range(20):
-        t0 = time.perf_counter()
-        s = h.series("c7", max_points=2000)
-        times.append(time.perf_counter() - t0)
+    s = h.series("c7", max_points=2000)
     assert len(s) <= 2000 and s.count.sum() == n
     assert s.max.max() == block[:, 7].max() and s.min.min() == block[:, 7].min()
-    with capsys.disabled():  # benchmark-ish numbers for the record; timings are never asserted
-        print(
-            f"\nhistory 1e6 x 30: append {append_us:.2f} us/step (incl. loop), "
-            f"series(2000) median {np.median(times) * 1e3:.2f} ms, nbytes {h.nbytes / 1e6:.1f} MB"
-        )
 
 
 def test_state_round_trip_through_npz(tmp_path: Path) -> None:

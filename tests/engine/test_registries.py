@@ -88,7 +88,6 @@ def test_activation_kernels_keep_float32(name: str) -> None:
     assert a.shape == z.shape
     dz = act.backward(np.ones_like(z), z, a)
     assert dz.dtype == np.float32
-    assert act.facts.output_range
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
@@ -163,10 +162,11 @@ def test_same_seed_same_weights_in_both_dtypes() -> None:
         np.testing.assert_array_equal(p, w64[name].astype(np.float32))
 
 
-def test_every_initializer_has_a_formula_and_a_description() -> None:
-    for name, entry in INITIALIZERS.items():
-        assert entry.description
-        assert expected_std(name, 10, 20) == entry.std(10, 20, 0.01) >= 0.0
+@pytest.mark.parametrize("name", sorted(INITIALIZERS))
+def test_every_initializer_draws_the_std_it_states(name: str) -> None:
+    # Covers zeros and constant too; the descriptions are checked by test_notes' cards.
+    W = initialize(name, (400, 300), 400, 300, np.random.default_rng(4), 0.3)
+    assert W.std() == pytest.approx(expected_std(name, 400, 300, 0.3), rel=0.05, abs=1e-12)
 
 
 RANDOM = sorted(set(INITIALIZERS) - {"zeros", "constant"})
@@ -384,9 +384,34 @@ def test_records_follow_the_schedule() -> None:
     assert lrs == pytest.approx([0.2, 0.2, 0.1, 0.1, 0.05])
 
 
-def test_make_optimizer_by_name() -> None:
-    for name, kind in OPTIMIZERS.items():
-        assert type(make_optimizer(small_config(optimizer={"name": name}).optimizer)) is kind
+def textbook(name: str, c, grads: list[float], lr: float) -> float:
+    """A scalar parameter from 1.0 after these gradients, by the formulas torch documents."""
+    p, v, s = 1.0, 0.0, 0.0
+    for t, g in enumerate(grads, 1):
+        if name == "sgd":
+            p -= lr * g
+        elif name in ("momentum", "nesterov"):
+            v = c.momentum * v + g
+            p -= lr * (g + c.momentum * v if name == "nesterov" else v)
+        elif name == "rmsprop":
+            s = c.rho * s + (1 - c.rho) * g * g
+            p -= lr * g / (math.sqrt(s) + c.eps)
+        elif name == "adam":
+            v = c.beta1 * v + (1 - c.beta1) * g
+            s = c.beta2 * s + (1 - c.beta2) * g * g
+            p -= lr * (v / (1 - c.beta1**t)) / (math.sqrt(s / (1 - c.beta2**t)) + c.eps)
+    return p
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_each_optimizer_by_name_updates_by_its_formula(name: str) -> None:
+    c = small_config(optimizer={"name": name, "weight_decay": 0.0, "clip_norm": 0.0}).optimizer
+    optimizer = make_optimizer(c)
+    p = {"w": np.array([1.0])}
+    grads = [0.5, -0.25, 0.75]
+    for g in grads:
+        optimizer.step(p, {"w": np.array([g])}, 0.1)
+    assert p["w"][0] == pytest.approx(textbook(name, c, grads, 0.1), rel=1e-12)
 
 
 # ----------------------------------------------------------------------------- unknown names

@@ -27,7 +27,8 @@ from engine.lecture.scenarios import (
     run_scenario,
 )
 from engine.lecture.thresholds import DEAD
-from engine.train.diagnostics import dead_units, depth_profile
+from engine.train.build import build_network
+from engine.train.diagnostics import dead_units
 from tui_nn.cli import scenarios as scenarios_cli
 
 
@@ -162,11 +163,16 @@ def test_judging_mid_run_does_not_change_the_run() -> None:
     assert repr(watched.evals) == repr(alone.evals)
 
 
-def test_the_dead_count_agrees_with_the_engine() -> None:
+def test_the_dead_count_is_the_units_zero_on_every_training_sample() -> None:
     trainer, _ = ran("dead_relu", False)
-    trainer.evaluate()  # the live network's caches now hold the validation set
-    copy = forward_copy(trainer)
-    assert dead_units(copy) == trainer.evals[-1].dead  # same weights, same training set
+    last = trainer.evals[-1]
+    assert last.step == trainer.steps_done  # counted on the weights the run ends with
+    h = trainer.X_train
+    expected = []
+    for layer in trainer.network.layers[:-1]:  # counted independently: a NumPy ReLU forward
+        h = np.maximum(h @ layer.W + layer.b, 0)
+        expected.append(int(np.sum(np.all(h == 0, axis=0))))
+    assert last.dead == expected and sum(expected) > 0
 
 
 def test_dead_units_are_counted_on_the_training_set_from_step_0() -> None:
@@ -214,12 +220,19 @@ def test_profiles_are_cs231n_experiment() -> None:
         get_profile("nope")
 
 
-def test_run_profile_matches_the_engine_depth_profile() -> None:
+def test_run_profile_reports_the_std_and_mean_of_the_activations() -> None:
     model = PROFILES["tanh_xavier"].model
-    ours = profiled(model).layers
-    engine = depth_profile(model, np.random.default_rng(0))
-    assert [p.std for p in ours] == [p.std for p in engine]
-    assert [p.mean for p in ours] == [p.mean for p in engine]
+    rng = np.random.default_rng(0)  # run_profile's draws: the network, then the input
+    net = build_network(model, 500, 1, rng, np.float64)
+    h = rng.standard_normal((1000, 500))
+    stds, means = [], []
+    for layer in net.layers[:-1]:  # an independent NumPy tanh forward
+        h = np.tanh(h @ layer.W + layer.b)
+        stds.append(float(h.std()))
+        means.append(float(h.mean()))
+    result = profiled(model)
+    np.testing.assert_allclose([p.std for p in result.layers], stds, rtol=1e-12)
+    np.testing.assert_allclose([p.mean for p in result.layers], means, rtol=1e-9, atol=1e-15)
 
 
 def test_xavier_tanh_profile_matches_cs231n_numbers() -> None:

@@ -1,4 +1,4 @@
-"""Stand-ins for a run's history and evaluations, for the chart and plots-panel tests."""
+"""Stand-ins for a run's history, evaluations and a clock, for the chart and widget tests."""
 
 from __future__ import annotations
 
@@ -43,3 +43,13 @@ def make_evals(n: int, every: int = 10) -> list[SimpleNamespace]:
         )
         for s in range(0, n * every, every)
     ]
+
+
+class FakeClock:
+    """A clock that moves only when a test moves it (`clock.now += dt`)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now

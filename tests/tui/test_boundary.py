@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
+from fakes import FakeClock
+from pilot_helpers import wait_until
 from rich.color import Color as RichColor
 from textual.app import App, ComposeResult
 
@@ -157,14 +158,6 @@ def test_no_color_uses_characters() -> None:
 # -------------------------------------------------------------------- widget
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class BoundaryApp(App[None]):
     def __init__(self, clock: Callable[[], float]) -> None:
         super().__init__()
@@ -239,12 +232,11 @@ async def test_widget_without_data_says_so() -> None:
 
 
 async def test_widget_shows_a_held_back_grid_without_another_poll() -> None:
-    app = BoundaryApp(time.monotonic)  # a real clock: the timer runs on real time
+    app = BoundaryApp(FakeClock())
     async with app.run_test(size=(20, 6)) as pilot:
         widget = app.query_one(DecisionBoundary)
         first, second = hand_boundary(), hand_boundary()
         widget.refresh_from(snapshot(first))
         widget.refresh_from(snapshot(second))  # too soon: held back
         assert widget.boundary is first
-        await pilot.pause(B.MIN_INTERVAL + 0.2)
-        assert widget.boundary is second
+        await wait_until(pilot, lambda: widget.boundary is second)  # by the widget's timer

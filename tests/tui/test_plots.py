@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from types import SimpleNamespace
 
-from fakes import FakeHistory, make_evals
+from fakes import FakeClock, FakeHistory, make_evals
+from pilot_helpers import wait_until
 from textual.app import App, ComposeResult
 
 from tui_nn.widgets.plots import PlotsPanel
@@ -36,12 +39,12 @@ def make_snapshot(
 
 
 class PlotsApp(App[None]):
-    def __init__(self, min_interval: float = 0.0) -> None:
+    def __init__(self, min_interval: float = 0.0, clock: Callable[[], float] = time.monotonic):
         super().__init__()
-        self.min_interval = min_interval
+        self.min_interval, self.clock = min_interval, clock
 
     def compose(self) -> ComposeResult:
-        yield PlotsPanel(min_interval=self.min_interval)
+        yield PlotsPanel(min_interval=self.min_interval, clock=self.clock)
 
 
 async def test_panel_redraws_only_when_data_changes() -> None:
@@ -83,12 +86,14 @@ async def test_panel_draws_only_the_visible_plot() -> None:
 
 
 async def test_panel_redraws_at_most_every_min_interval_and_keeps_the_last_data() -> None:
-    app = PlotsApp(min_interval=0.2)
+    clock = FakeClock()
+    app = PlotsApp(min_interval=0.2, clock=clock)
     async with app.run_test(size=(100, 30)) as pilot:
         panel = app.query_one(PlotsPanel)
         await pilot.pause()
         panel.refresh_from(make_snapshot(100))
         assert panel.draws == 1
+        clock.now += 0.1
         panel.refresh_from(make_snapshot(101))
         panel.refresh_from(make_snapshot(102))
         assert panel.draws == 1  # too soon: held back
@@ -98,8 +103,11 @@ async def test_panel_redraws_at_most_every_min_interval_and_keeps_the_last_data(
         assert panel.draws == 3  # so does a new run
         panel.refresh_from(make_snapshot(103, run_id=1))
         assert panel.draws == 3
-        await pilot.pause(0.4)
-        assert panel.draws == 4  # the held-back step shows without another poll
+        # The held-back step shows by the panel's own timer, without another poll.
+        await wait_until(pilot, lambda: panel.draws == 4)
         assert panel._drawn["accuracy"][1] == 103
-        panel.refresh_from(make_snapshot(104, run_id=1, state="done"))
-        assert panel.draws == 5  # a run that stopped shows its last data at once
+        clock.now += 0.2
+        panel.refresh_from(make_snapshot(104, run_id=1))
+        assert panel.draws == 5  # min_interval later, a poll draws at once
+        panel.refresh_from(make_snapshot(105, run_id=1, state="done"))
+        assert panel.draws == 6  # a run that stopped shows its last data at once

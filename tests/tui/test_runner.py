@@ -93,12 +93,21 @@ def test_reset_keeps_the_seed_so_the_same_weights(runner) -> None:
 
 def test_start_pause_and_close_leave_no_thread(runner) -> None:
     r = runner()
+    parked = threading.Event()
+    real_wait = r._wake.wait
+
+    def wait(timeout=None):
+        parked.set()  # the worker saw a state other than running and sleeps
+        return real_wait(timeout)
+
+    r._wake.wait = wait
     r.start()
     wait_until(lambda: r.snapshot().step > 20)
     assert r.state == "running" and r.alive
+    parked.clear()
     r.pause()
     paused_at = r.snapshot().step
-    time.sleep(0.1)
+    assert parked.wait(5), "the worker did not stop after pause()"
     assert r.snapshot().step == paused_at and r.state == "paused"
     r.start()
     wait_until(lambda: r.snapshot().step > paused_at + 20)
@@ -106,14 +115,21 @@ def test_start_pause_and_close_leave_no_thread(runner) -> None:
     assert not runner_threads()
 
 
-def test_close_mid_training_is_quick(runner) -> None:
+def test_close_mid_training_stops_within_a_step(runner) -> None:
     r = runner(LONG)
+    begun_after_stop = []
+    real_step = r._trainer.step
+
+    def step():
+        begun_after_stop.append(r._stop.is_set())
+        return real_step()
+
+    r._trainer.step = step
     r.start()
     wait_until(lambda: r.snapshot().step > 10)
-    began = time.monotonic()
     r.close()
-    assert time.monotonic() - began < 1.0
-    assert not r.alive and not runner_threads()
+    assert not r.alive and r._thread is None and not runner_threads()
+    assert sum(begun_after_stop) <= 1  # at most the step that was starting as stop was set
 
 
 def test_rate_is_measured_while_running_only(runner) -> None:
@@ -247,12 +263,19 @@ def test_one_dimensional_data_has_no_boundary(runner) -> None:
 # ------------------------------------------------ scenarios, advice, runs on disk
 
 
-def test_judge_and_advisor_run_at_most_twice_a_second_never_per_step(runner, monkeypatch) -> None:
+def test_judge_and_advisor_read_the_run_once_an_interval_never_per_step(
+    runner, monkeypatch
+) -> None:
     import dataclasses
+    import types
 
     import tui_nn.core.runner as runner_module
     from engine.lecture.scenarios import SCENARIOS
 
+    # The runner reads time only through its module's time.perf_counter(): a clock that
+    # stands still makes "never per step" and "once an interval" exact counts.
+    now = [1000.0]
+    monkeypatch.setattr(runner_module, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
     calls = {"judge": 0, "advise": 0}
     real_judge, real_advise = runner_module.judge, runner_module.advise
 
@@ -269,17 +292,17 @@ def test_judge_and_advisor_run_at_most_twice_a_second_never_per_step(runner, mon
     # he_relu's judge on a run with a budget no test reaches.
     long = dataclasses.replace(SCENARIOS["he_relu"], config=SMALL, steps=10**9)
     r = runner()
-    r.start_scenario(long)
+    r.start_scenario(long)  # the new run is read once, at step 0
     assert r.scenario is long and r.state == "running"
-    began = time.monotonic()
-    wait_until(lambda: r.snapshot().step > 300)
-    time.sleep(0.6)
+    first = dict(calls)
+    wait_until(lambda: r.snapshot().step > 200)  # the clock stands still: no interval passed
+    assert calls == first
+    now[0] += runner_module.OBSERVE_INTERVAL
+    wait_until(lambda: calls["judge"] == first["judge"] + 1)
+    step = r.snapshot().step
+    wait_until(lambda: r.snapshot().step > step + 200)
     r.pause()
-    elapsed = time.monotonic() - began
-    steps = r.snapshot().step
-    limit = elapsed / runner_module.OBSERVE_INTERVAL + 3  # + the new run, the pause, slack
-    assert steps > 2 * limit
-    assert calls["judge"] <= limit and calls["advise"] <= limit
+    assert calls == {k: v + 1 for k, v in first.items()}
     snap = r.snapshot()
     assert snap.verdict is not None and snap.verdict.status == "not yet"
     assert snap.scenario is long

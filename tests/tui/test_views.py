@@ -4,7 +4,6 @@ notes cards, the depth profile, the gradient check and the matrix form."""
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -196,19 +195,32 @@ async def test_a_field_refused_from_a_view_is_told_there_and_the_run_is_kept() -
         assert (app.runner.snapshot().run_id, app.runner.snapshot().step) == (run_id, 3)
 
 
-async def test_the_depth_profile_computes_off_the_ui_thread() -> None:
+async def test_the_depth_profile_computes_off_the_ui_thread(monkeypatch) -> None:
+    import tui_nn.screens.depth as depth
+
+    release, threads = threading.Event(), []
+    real_compute = depth.compute
+
+    def compute(source, config, n_in):
+        threads.append(threading.get_ident())
+        # Held until the keys below were answered: a compute on the UI thread would
+        # hold the keys too, and the assertions below fail after this wait.
+        release.wait(10)
+        return real_compute(source, config, n_in)
+
     app = LabApp(CONFIG)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("d")
         screen = app.screen
         await wait_until(pilot, lambda: screen.depth is not None)
-        began = time.monotonic()
-        await pilot.press("3")  # 10 x 500 tanh: about half a second of NumPy
-        # The key returns at once, the view says it is computing, and the UI keeps going.
-        assert time.monotonic() - began < 0.5
+        monkeypatch.setattr(depth, "compute", compute)
+        await pilot.press("3")  # returns while the profile is still held back
         assert "computing" in text_of(screen.query_one("#depth-table"))
         await pilot.press("escape", "n")  # the lab still answers keys meanwhile
         assert app.runner.snapshot().step == 1
+        await wait_until(pilot, lambda: bool(threads))
+        assert threading.get_ident() not in threads
+        release.set()
 
 
 async def test_depth_keys_pressed_while_computing_run_one_profile_at_a_time(monkeypatch) -> None:
@@ -239,7 +251,10 @@ async def test_depth_keys_pressed_while_computing_run_one_profile_at_a_time(monk
         release.set()
         # The keys queue one rerun, for the last source, after the running profile.
         await wait_until(pilot, lambda: screen.depth is not None and len(sources) == 2)
-        await pilot.pause(0.3)
+        # Every worker done and its state message handled: a third would have started.
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
         assert most[0] == 1 and sources == ["net", "data"]
         assert screen.depth.source == "data"
 
@@ -263,7 +278,8 @@ async def test_r_while_a_gradient_check_runs_does_not_start_another(monkeypatch)
         await pilot.press("r", "r", "r")
         release.set()
         await wait_until(pilot, lambda: screen.rows is not None)
-        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         assert len(started) == 1
 
 
