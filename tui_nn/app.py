@@ -1,5 +1,5 @@
 """The lab: config panels on the left, plots and the decision boundary on the right,
-the status line and the keys at the bottom.
+the readouts (scenario verdict, advice, status) and the keys at the bottom.
 
 The app never touches the engine while it trains: a Runner steps the trainer on
 its own thread and the app polls `runner.snapshot()` at `fps` (default 5 Hz), handing
@@ -9,27 +9,29 @@ ask for changes with messages (tui_nn.messages), handled here.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Container, Vertical
+from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from engine import ConfigError, ExperimentConfig
 from engine.lecture.scenarios import Scenario
 from engine.store.runs import LoadedRun
 from engine.store.toml import save_config
-from tui_nn.commands import LAB_ACTIONS, LabCommands
+from tui_nn.commands import LAB_ACTIONS, LONG_RUN_STEPS, SPEEDS, LabCommands, LabFooter
 from tui_nn.core.fields import DATA_FIELDS, MODEL_FIELDS, OPTIMIZER_FIELDS, FieldSpec
 from tui_nn.core.files import open_experiment, open_run
 from tui_nn.core.runner import Runner, Snapshot
 from tui_nn.messages import FieldEdited, NotesWanted, ScenarioLeft, ScenarioStarted, StepWanted
 from tui_nn.screens.depth import DepthScreen
-from tui_nn.screens.files import PathModal
+from tui_nn.screens.files import ConfirmModal, PathModal
 from tui_nn.screens.gradcheck import GradcheckScreen
 from tui_nn.screens.help import HelpScreen
 from tui_nn.screens.matrix import MatrixScreen
@@ -37,7 +39,7 @@ from tui_nn.screens.notes import NotesScreen
 from tui_nn.screens.scenarios import ScenarioScreen
 from tui_nn.screens.view import View
 from tui_nn.widgets.boundary import DecisionBoundary
-from tui_nn.widgets.config_panels import ConfigPanel, Field, ModelPanel
+from tui_nn.widgets.config_panels import ConfigColumn, ConfigPanel, Field, ModelPanel
 from tui_nn.widgets.observations import AdviceLine, ScenarioLine
 from tui_nn.widgets.plots import PlotsPanel
 from tui_nn.widgets.status import StatusLine
@@ -53,6 +55,26 @@ CANNOT_START: dict[str, str] = {
     "diverged": "The run diverged: r resets it (same seed), or change the config.",
     "done": "The run reached its step budget: r resets, or raise steps in Optimizer.",
 }
+
+
+def speed_index(speed: float | None) -> int:
+    """Where `speed` is on SPEEDS; a pace set elsewhere counts as the nearest one."""
+    if speed is None or speed in SPEEDS:
+        return SPEEDS.index(speed)
+    limits = [(i, s) for i, s in enumerate(SPEEDS) if s is not None]
+    return min(limits, key=lambda item: abs(math.log(item[1] / speed)))[0]
+
+
+class Readouts(Vertical):
+    """The lines under the view: scenario, advice, status. Notifications stay above them,
+    so a toast never covers the status line, whatever height the lines take."""
+
+    def on_resize(self, event: events.Resize) -> None:
+        try:
+            rack = self.screen.query_one("#textual-toastrack")  # Textual's notifications
+        except NoMatches:
+            return
+        rack.styles.margin = (0, 0, self.outer_size.height + 1, 0)  # + 1: the footer
 
 
 class LabApp(App[None]):
@@ -74,8 +96,9 @@ class LabApp(App[None]):
         """`scenario`: start it on mount (tui-nn --scenario); `run`: a loaded run directory
         to adopt, paused (tui-nn --open)."""
         super().__init__()
-        # Textual reads it from the instance; lab.tcss styles the two widths.
-        self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+        # Textual reads it from the instance; lab.tcss styles the three widths.
+        self.HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (100, "-wide")]
+        self.VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]
         self.runner = Runner(config)
         self.fps = min(max(float(fps), MIN_FPS), MAX_FPS)
         self._shown_version = -1
@@ -89,18 +112,22 @@ class LabApp(App[None]):
 
     def compose(self) -> ComposeResult:
         config = self.runner.config
-        with Horizontal(id="main"):
-            with VerticalScroll(id="config", can_focus=False):
-                yield ConfigPanel("Data", DATA_FIELDS, config, id="data-panel")
-                yield ModelPanel("Model", MODEL_FIELDS, config, id="model-panel")
-                yield ConfigPanel("Optimizer", OPTIMIZER_FIELDS, config, id="optimizer-panel")
-            with Vertical(id="view"):
-                yield PlotsPanel(id="plots")
-                yield DecisionBoundary(id="boundary")
-        yield ScenarioLine(id="verdict")
-        yield AdviceLine(id="advice")
-        yield StatusLine(id="status")
-        yield Footer(compact=True)
+        # A grid (lab.tcss): wide, the config column beside the plots over the boundary;
+        # narrow, the config over the boundary beside the plots at full height.
+        with Container(id="main"):
+            yield ConfigColumn(
+                ConfigPanel("Data", DATA_FIELDS, config, id="data-panel"),
+                ModelPanel("Model", MODEL_FIELDS, config, id="model-panel"),
+                ConfigPanel("Optimizer", OPTIMIZER_FIELDS, config, id="optimizer-panel"),
+                id="config",
+            )
+            yield PlotsPanel(id="plots")
+            yield DecisionBoundary(id="boundary")
+        with Readouts(id="readouts"):
+            yield ScenarioLine(id="verdict")
+            yield AdviceLine(id="advice")
+            yield StatusLine(id="status")
+        yield LabFooter()
 
     def on_mount(self) -> None:
         # Held, not queried per poll: a query looks at the active screen, which is
@@ -110,6 +137,7 @@ class LabApp(App[None]):
         self._boundary = self.query_one(DecisionBoundary)
         self._panels = list(self.query(ConfigPanel))
         self._model_panel = self.query_one(ModelPanel)
+        self._config = self.query_one(ConfigColumn)
         self._verdict = self.query_one(ScenarioLine)
         self._advice = self.query_one(AdviceLine)
         if self._start_run is not None:
@@ -149,6 +177,7 @@ class LabApp(App[None]):
             for panel in self._panels:
                 panel.sync(snap.config)
         self._model_panel.show_loss(snap.loss_name, snap.task)
+        self._model_panel.show_parameters(snap.n_parameters)
         for screen in self.screen_stack:
             if isinstance(screen, View):
                 screen.refresh_from(snap)
@@ -203,14 +232,51 @@ class LabApp(App[None]):
             self.poll()
 
     def action_reset(self) -> None:
+        """Reset at once, or after a yes when the run is long (it would be lost)."""
+        steps = self.runner.snapshot().step
+        if steps <= LONG_RUN_STEPS:
+            self._reset(True)
+        elif not isinstance(self.screen, ConfirmModal):
+            question = (
+                f"{steps:,} steps are done. A reset starts over at step 0 with the same "
+                "seed, and this run is lost. r or enter resets; esc keeps the run."
+            )
+            self.push_screen(ConfirmModal("Reset the run?", question), self._reset)
+
+    def _reset(self, yes: bool | None) -> None:
+        if not yes:
+            return
         try:
             self.runner.reset()
         except ConfigError as exc:  # e.g. the data file went away: keep the run
             self.notify(str(exc), title="reset", severity="error", markup=False)
         self.poll()
 
+    def action_slower(self) -> None:
+        self._change_speed(+1)
+
+    def action_faster(self) -> None:
+        self._change_speed(-1)
+
+    def _change_speed(self, by: int) -> None:
+        at = speed_index(self.runner.snapshot().speed) + by
+        self.runner.set_speed(SPEEDS[min(max(at, 0), len(SPEEDS) - 1)])
+        self.poll()
+
     def action_plot_tab(self, number: int) -> None:
         self._plots.show_tab(number)
+
+    def action_smoothing(self) -> None:
+        self._plots.cycle_smoothing()
+
+    def action_zoom(self) -> None:
+        self._plots.cycle_zoom()
+
+    def action_validation_points(self) -> None:
+        self._boundary.toggle_validation()
+
+    def action_expand(self) -> None:
+        self.lab_screen.toggle_class("-expanded")
 
     def action_add_layer(self) -> None:
         hidden = list(self.runner.config.model.hidden)
@@ -222,10 +288,36 @@ class LabApp(App[None]):
             self.apply(HIDDEN, hidden[:-1])
 
     def action_toggle_config(self) -> None:
-        self.lab_screen.toggle_class("-no-config")
+        self._show_config(not self._config.display)
+
+    def _show_config(self, show: bool) -> None:
+        # Two classes, as the default differs: shown, but hidden below 60 columns.
+        self.lab_screen.set_class(show, "-config-shown")
+        self.lab_screen.set_class(not show, "-config-hidden")
 
     def action_leave_field(self) -> None:
         self.lab_screen.set_focus(None)
+
+    def action_focus_next(self) -> None:
+        self._focus_step(+1)
+
+    def action_focus_previous(self) -> None:
+        self._focus_step(-1)
+
+    def _focus_step(self, by: int) -> None:
+        """tab / shift+tab: in the lab, through every field of every panel (a narrow
+        column shows one panel at a time), showing a hidden config column first."""
+        if self.screen is not self.lab_screen:
+            if by > 0:
+                super().action_focus_next()
+            else:
+                super().action_focus_previous()
+            return
+        if not self._config.display:
+            self._show_config(True)
+        target = self._config.step(self.focused, by)
+        if target is not None:
+            target.focus()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -253,14 +345,18 @@ class LabApp(App[None]):
 
     def action_notes(self) -> None:
         model = self.runner.config.model
-        self._open_view(NotesScreen(model.activation, model.init))
+        # One neuron (no hidden layer) has no hidden activation to mark as in use.
+        self._open_view(NotesScreen(model.activation if model.hidden else "", model.init))
 
     def start_scenario(self, scenario: Scenario, counterexample: bool = False) -> None:
-        """Load the scenario's preset (or its counter-example) and run it."""
+        """Load the scenario's preset (or its counter-example) and run it, on the plot
+        that shows its claim."""
         try:
             self.runner.start_scenario(scenario, counterexample)
         except ConfigError as exc:
             self.notify(str(exc), title="scenario", severity="error", markup=False)
+        else:
+            self._plots.show_tab(scenario.plot)
         self.poll()
 
     def leave_scenario(self) -> None:

@@ -8,10 +8,22 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from rich.cells import cell_len
+from textual import events
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
-KEY_NAMES: dict[str, str] = {"plus": "+", "minus": "-", "question_mark": "?", "escape": "esc"}
+KEY_NAMES: dict[str, str] = {
+    "plus": "+",
+    "minus": "-",
+    "question_mark": "?",
+    "escape": "esc",
+    "less_than_sign": "<",
+    "greater_than_sign": ">",
+}
 
 
 @dataclass(frozen=True)
@@ -22,6 +34,9 @@ class LabAction:
     title: str  # command palette entry
     help: str  # one line for the palette and the help screen
     key_display: str | None = None  # how the key is written in the footer and help
+    # Footer priority: where the footer is too narrow for every entry, the entries of
+    # the highest rank go first (1: always there, down to 40 columns).
+    rank: int = 1
 
     @property
     def key_name(self) -> str:
@@ -46,10 +61,20 @@ PLOT_TABS: dict[int, str] = {
     5: "update / weight ratio",
 }
 
+# Footer ranks, so that 40 columns keep the keys that run the lab, 80 add the speed,
+# the plots, the expand key and the scenarios, and 120 the other lecture views.
+CORE, PACE, VIEW, LECTURE, EDIT, PLOT_KEYS, PALETTE = 1, 2, 3, 4, 5, 6, 7
+
 LAB_ACTIONS: tuple[LabAction, ...] = (
     LabAction("space", "toggle_run", "run", "Start / pause", "start or pause training"),
     LabAction("n", "step_once", "step", "Step", "one training step (pauses first)"),
-    LabAction("r", "reset", "reset", "Reset", "restart the run: same seed, same weights"),
+    LabAction(
+        "r",
+        "reset",
+        "reset",
+        "Reset",
+        "restart the run: same seed, same weights (asks first on a long run)",
+    ),
     *(
         LabAction(
             str(i),
@@ -58,25 +83,107 @@ LAB_ACTIONS: tuple[LabAction, ...] = (
             f"Plot: {name}",
             f"show the {name} plot",
             key_display="1-5" if i == 1 else None,
+            rank=VIEW,
         )
         for i, name in PLOT_TABS.items()
     ),
-    # One footer entry for the pair: the footer has to fit 80 columns.
-    LabAction("plus", "add_layer", "layer", "Add a layer", "append a hidden layer", "+/-"),
+    # One footer entry for each pair, as for + and -.
+    LabAction(
+        "less_than_sign",
+        "slower",
+        "speed",
+        "Slower",
+        "train slower, down to 3 steps a second, to watch the boundary form",
+        "</>",
+        PACE,
+    ),
+    LabAction(
+        "greater_than_sign",
+        "faster",
+        "",
+        "Faster",
+        "train faster, up to full speed (the default)",
+        ">",
+        PACE,
+    ),
+    LabAction(
+        "w",
+        "expand",
+        "expand",
+        "Expand the cut lines",
+        "show the scenario, verdict and advice lines whole, or cut again",
+        rank=VIEW,
+    ),
+    LabAction(
+        "e",
+        "smoothing",
+        "smooth",
+        "Smoothing",
+        "smooth the plot: EMA off, 0.6, 0.9, 0.99",
+        rank=PLOT_KEYS,
+    ),
+    LabAction(
+        "z",
+        "zoom",
+        "zoom",
+        "Zoom",
+        "zoom the plot: the whole run, the first steps, the last window",
+        rank=PLOT_KEYS,
+    ),
+    LabAction(
+        "v",
+        "validation_points",
+        "val",
+        "Validation points",
+        "show or hide the validation points on the decision boundary",
+        rank=PLOT_KEYS,
+    ),
+    LabAction("plus", "add_layer", "layer", "Add a layer", "append a hidden layer", "+/-", EDIT),
     LabAction("minus", "remove_layer", "", "Remove a layer", "drop the last hidden layer", "-"),
-    LabAction("c", "toggle_config", "config", "Show / hide config", "toggle the config column"),
-    # The lecture's views: in the help screen and the palette (the footer fits 80 columns).
     LabAction(
-        "s", "scenarios", "", "Scenarios", "pick a lecture scenario: run it, judge its claim live"
+        "c",
+        "toggle_config",
+        "config",
+        "Show / hide config",
+        "toggle the config column",
+        rank=EDIT,
+    ),
+    # The lecture's views.
+    LabAction(
+        "s",
+        "scenarios",
+        "scenarios",
+        "Scenarios",
+        "pick a lecture scenario: run it, judge its claim live",
+        rank=VIEW,
     ),
     LabAction(
-        "d", "depth_profile", "", "Depth profile", "per-layer activations at init (CS231n 10x500)"
+        "d",
+        "depth_profile",
+        "depth",
+        "Depth profile",
+        "per-layer activations at init (CS231n 10x500)",
+        rank=LECTURE,
     ),
     LabAction(
-        "g", "gradcheck", "", "Gradient check", "backprop vs numeric gradients, per parameter"
+        "g",
+        "gradcheck",
+        "gradcheck",
+        "Gradient check",
+        "backprop vs numeric gradients, per parameter",
+        rank=LECTURE,
     ),
-    LabAction("m", "matrix_form", "", "Matrix form", "W, b, z, a per layer; n steps inside"),
-    LabAction("i", "notes", "", "Lecture notes", "every activation and init card"),
+    LabAction(
+        "m",
+        "matrix_form",
+        "matrix",
+        "Matrix form",
+        "W, b, z, a per layer; n steps inside",
+        rank=LECTURE,
+    ),
+    LabAction(
+        "i", "notes", "notes", "Lecture notes", "every activation and init card", rank=LECTURE
+    ),
     # Experiments on disk.
     LabAction("ctrl+s", "save_config", "", "Save experiment", "save the config to a TOML file"),
     LabAction(
@@ -91,12 +198,65 @@ LAB_ACTIONS: tuple[LabAction, ...] = (
 
 # Keys handled by Textual itself, listed on the help screen next to the lab's own.
 FIELD_KEYS: tuple[tuple[str, str], ...] = (
-    ("tab / shift+tab", "next / previous field"),
+    ("tab / shift+tab", "next / previous field (the config column scrolls to it)"),
     ("enter", "apply a field, or open a choice list"),
     ("up / down", "open a choice list, move in it"),
     ("ctrl+p", "command palette: every action by name"),
     ("ctrl+q", "quit"),
 )
+
+# The paces < and > step through, fastest first; None is full speed (the default).
+SPEEDS: tuple[float | None, ...] = (None, 1000.0, 300.0, 100.0, 30.0, 10.0, 3.0)
+# r asks before throwing away more steps than this (a default run, 2,000, resets at once).
+LONG_RUN_STEPS = 5000
+
+RANKS: dict[str, int] = {entry.action: entry.rank for entry in LAB_ACTIONS}
+
+
+def footer_width(key_display: str, description: str) -> int:
+    """The cells a compact FooterKey takes: key, a space, its label, and the margin after
+    it (the palette key has a bar to its left instead)."""
+    return cell_len(key_display) + (1 + cell_len(description) if description else 0) + 1
+
+
+def fitting(entries: list[tuple[int, int]], width: int) -> set[int]:
+    """Which entries (rank, cells) fit in `width`: the best ranks first, then in order."""
+    shown: set[int] = set()
+    used = 0
+    for index in sorted(range(len(entries)), key=lambda i: (entries[i][0], i)):
+        cells = entries[index][1]
+        if used + cells <= width:
+            shown.add(index)
+            used += cells
+    return shown
+
+
+class LabFooter(Footer):
+    """Textual's footer, but only whole keys: where the width holds not every key, the
+    lab's most needed ones (LabAction.rank) stay and the others go, the palette key
+    first; keys of other screens keep their order. A screen of any width reads words."""
+
+    def __init__(self) -> None:
+        super().__init__(compact=True)
+        self._composed_width = -1
+
+    def compose(self) -> ComposeResult:
+        keys = [key for key in super().compose() if isinstance(key, FooterKey)]
+        width = self.size.width or self.app.size.width
+        self._composed_width = width
+        entries = [
+            (
+                PALETTE if key.has_class("-command-palette") else RANKS.get(key.action, CORE),
+                footer_width(key.key_display, key.description),
+            )
+            for key in keys
+        ]
+        shown = fitting(entries, width)
+        yield from (key for index, key in enumerate(keys) if index in shown)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._composed_width:
+            self.call_after_refresh(self.recompose)
 
 
 class LabCommands(Provider):

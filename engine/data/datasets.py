@@ -175,13 +175,21 @@ def moons(n: int, noise: float, n_classes: int, rng: Rng) -> XY:
     return X, y
 
 
+# TensorFlow Playground's xor pads its [-5, 5] quadrants by 0.3 away from the axes; the
+# same share of our [0, 1] quadrants.
+XOR_MARGIN = 0.3 / 5
+
+
 @register("xor", "classification", "four quadrants, opposite corners share a class")
 def xor(n: int, noise: float, n_classes: int, rng: Rng) -> XY:
     y = np.repeat([0, 1], _class_sizes(n, 2))
     # Class 0 has signs (+,+) or (-,-); class 1 has mixed signs: balanced by construction.
     s1 = rng.choice([-1.0, 1.0], n)
     s2 = np.where(y == 0, s1, -s1)
-    X = rng.uniform(0.0, 1.0, (n, 2)) * np.c_[s1, s2] + noise * rng.standard_normal((n, 2))
+    # Kept XOR_MARGIN off the axes, where the classes meet: with points on the axes even
+    # one hidden layer of 16 tops out near 95% on validation at noise 0.
+    size = XOR_MARGIN + rng.uniform(0.0, 1.0, (n, 2))
+    X = size * np.c_[s1, s2] + noise * rng.standard_normal((n, 2))
     return X, y
 
 

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 
 from engine.lecture.readings import (
     dead_shares,
+    depth_factor,
     first,
     grad_ratio,
     loss_drop,
     saturated_shares,
+    start_stds,
     update_ratio,
     worst,
 )
@@ -27,6 +29,7 @@ from engine.lecture.thresholds import (
     CHANCE_HIGH,
     CHANCE_LOW,
     DEAD,
+    HOLDS,
     IDENTICAL,
     MOST,
     SLOW,
@@ -146,10 +149,40 @@ def initial_loss(trainer: Trainer) -> list[Advice]:
         return []
     where = f"The first loss {loss:.3f} is {times:.1f}x chance (ln {d.n_classes} = {chance:.3f})."
     if times > CHANCE_HIGH:
-        why = "The net starts out confident and wrong: the init (or the last layer) is too large."
+        why = _why_confident(trainer)
     else:
         why = "A fresh net should know nothing: was it trained before, or do the labels leak?"
     return [Advice(INFO, f"{where} {why}", times, "chance")]
+
+
+def _why_confident(trainer: Trainer) -> str:
+    """Why the first logits are large: the init is too large only where the hidden signal
+    shows it (it grows or saturates at the first step); an init that keeps the signal
+    (He for ReLU, as its notes card says) only spreads the logits through the output
+    layer, which is drawn the same way."""
+    logits = first(trainer, f"layers.{trainer.n_layers - 1}.act_std")
+    head = f"The net starts out confident and wrong: its logits spread (std {logits:.2g})."
+    if trainer.n_layers < 2:
+        return f"{head} The init is large for this one layer: try Xavier."
+    stds = start_stds(trainer)
+    factor = depth_factor(stds)
+    layer, saturated = worst(saturated_shares(trainer, first))
+    if saturated >= MOST:
+        return (
+            f"{head} The init is too large for this net: {saturated:.0%} of hidden layer "
+            f"{layer}'s units start saturated. Try Xavier for tanh and sigmoid, He for ReLU."
+        )
+    if factor > HOLDS[1]:
+        return (
+            f"{head} The init is too large for this net: the hidden std grows x{factor:.2f} "
+            "a layer. Try Xavier for tanh and sigmoid, He for ReLU."
+        )
+    spread = f"{stds[0]:.2g}" if len(stds) == 1 else f"{stds[0]:.2g} -> {stds[-1]:.2g}"
+    return (
+        f"{head} The hidden layers start healthy (std {spread}, {saturated:.0%} saturated): "
+        "the output layer, drawn with the same init, spreads the logits. Usually harmless: "
+        "the first steps bring the loss down."
+    )
 
 
 def identical_units(trainer: Trainer) -> list[Advice]:

@@ -7,8 +7,11 @@ training: per hidden layer the activations' mean, std, histogram and saturated s
     result = run_profile(PROFILES["tanh_small"].model)
     judge_profile(PROFILES["tanh_small"], result)   # Verdict: std collapses toward 0
 
-run_profile works on any ModelConfig, so the lab can show the chosen architecture too.
-About 0.5 s for 10 x 500 in float64 on 1000 samples.
+run_profile works on any ModelConfig, so the lab can show the chosen architecture too, and
+profile_network on any network and input (the lab's own net on its data). Every layer's
+histogram has the same bins, as CS231n's figure has one x axis, so a std that collapses or
+units that saturate show layer against layer. About 0.5 s for 10 x 500 in float64 on 1000
+samples.
 """
 
 from __future__ import annotations
@@ -22,15 +25,21 @@ from engine.config import ModelConfig
 from engine.lecture.readings import depth_factor, shares
 from engine.lecture.scenarios import NOT_OBSERVED, OBSERVED, Verdict
 from engine.lecture.thresholds import COLLAPSED, COLLAPSES, HOLDS, MOST, UNSATURATED
+from engine.nn.network import MLP
 from engine.registry import Registry
 from engine.train.build import build_network
-from engine.train.diagnostics import LayerProfile, activation_profile, saturated_units
+from engine.train.diagnostics import LayerProfile, saturated_units
 
 
 @dataclass(frozen=True)
 class ProfileResult:
-    layers: list[LayerProfile]  # mean, std, histogram per hidden layer
+    layers: list[LayerProfile]  # mean, std, histogram per hidden layer, all on `edges`
     saturated: list[float]  # share of units saturated for most samples, per hidden layer
+
+    @property
+    def edges(self) -> np.ndarray:
+        """The bin edges every layer's histogram shares."""
+        return self.layers[0].edges if self.layers else np.zeros(0)
 
     @property
     def stds(self) -> list[float]:
@@ -81,15 +90,43 @@ class Profile:
 
 
 def run_profile(
-    model: ModelConfig, seed: int = 0, n_in: int = 500, n_samples: int = 1000, bins: int = 30
+    model: ModelConfig, seed: int = 0, n_in: int = 500, n_samples: int = 1000, bins: int = 31
 ) -> ProfileResult:
-    """engine.train.diagnostics.depth_profile, plus each layer's saturated share.
+    """CS231n's experiment: unit-Gaussian input through a fresh net, profiled.
 
-    Same draws as depth_profile with the same seed: network first, then the input."""
+    Same draws as engine.train.diagnostics.depth_profile with the same seed: network
+    first, then the input."""
     rng = np.random.default_rng(seed)
     network = build_network(model, n_in, 1, rng, np.float64)
-    X = rng.standard_normal((n_samples, n_in))
-    layers = activation_profile(network, X, bins)
+    return profile_network(network, rng.standard_normal((n_samples, n_in)), bins)
+
+
+def shared_edges(activations: list[np.ndarray], bins: int) -> np.ndarray:
+    """Bin edges over every layer's finite values; symmetric about 0 when the values have
+    both signs, so that with an odd `bins` 0 is the middle of the middle bin (where a
+    collapsed tanh layer piles up)."""
+    finite = [a[np.isfinite(a)] for a in activations]
+    values = [v for v in finite if v.size]
+    lo = min((float(v.min()) for v in values), default=-1.0)
+    hi = max((float(v.max()) for v in values), default=1.0)
+    if lo < 0 < hi:
+        lo, hi = -max(-lo, hi), max(-lo, hi)
+    if hi - lo < 1e-12:
+        lo, hi = lo - 1.0, hi + 1.0
+    return np.linspace(lo, hi, bins + 1)
+
+
+def profile_network(network: MLP, X: np.ndarray, bins: int = 31) -> ProfileResult:
+    """Forward X once: per hidden layer the activations' mean, std, saturated share, and
+    a histogram on bins every layer shares."""
+    with np.errstate(all="ignore"):
+        network.forward(X)
+    acts = [np.asarray(a, np.float64).ravel() for a in network.hidden_activations]
+    edges = shared_edges(acts, bins)
+    layers = []
+    for a in acts:
+        counts, _ = np.histogram(a[np.isfinite(a)], bins=edges)
+        layers.append(LayerProfile(float(a.mean()), float(a.std()), counts, edges))
     return ProfileResult(layers, shares(saturated_units(network), network))
 
 

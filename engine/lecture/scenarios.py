@@ -12,14 +12,15 @@ judge never disturbs the run it looks at.
 
 Each scenario also names a counter-example config (one setting changed, e.g. He init
 instead of zeros) on which the same judge must say "not observed": that is what keeps a
-judge honest, and what the tests check.
+judge honest, and what the tests check. And it names the lab's plot that shows its claim
+(`plot`, a tab of PLOT_TABS) and says what to look at there (`look_at`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,11 @@ NOT_OBSERVED = "not observed"
 APPEARS = "appears"
 PERSISTS = "persists"
 
+# The lab's plots, by tab number (1-based): a scenario names the one that shows its claim.
+# tui_nn.charts.PLOTS draws them in this order (a test keeps the two equal).
+PLOT_TABS = ("loss", "accuracy", "units", "grad", "update")
+LOSS, ACCURACY, UNITS, GRADIENT, UPDATE = range(1, len(PLOT_TABS) + 1)
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -105,6 +111,25 @@ class Scenario:
     counterexample_config: ExperimentConfig | None
     counterexample: str = ""  # what the counter-example changes, in words
     kind: str = APPEARS
+    plot: int = LOSS  # the lab's plot tab (1-based, PLOT_TABS) that shows the claim
+    look_at: str = ""  # one sentence: what to look at, on that plot or another view
+
+    def with_changes(self, **sections: dict[str, Any]) -> Scenario:
+        """The scenario over a changed preset, e.g. with_changes(optimizer={"lr": 0.1}):
+        the counter-example gets the same changes and still differs from the new preset
+        in the setting it changed. Raises ConfigError for a bad change."""
+        config = self.config.with_changes(**sections)
+        counter = self.counterexample_config
+        if counter is not None:
+            old, own = self.config.to_dict(), counter.to_dict()
+            differs = {
+                name: {k: v for k, v in fields.items() if old[name][k] != v}
+                for name, fields in own.items()
+            }
+            counter = config.with_changes(**{n: f for n, f in differs.items() if f})
+        return replace(
+            self, config=config, steps=config.training.steps, counterexample_config=counter
+        )
 
 
 def judge(scenario: Scenario, trainer: Trainer) -> Verdict:
@@ -400,6 +425,9 @@ def _scenario(
     counter: dict[str, dict[str, Any]],
     counterexample: str,
     kind: str = APPEARS,
+    *,
+    plot: int,
+    look_at: str,
 ) -> Scenario:
     return SCENARIOS.add(
         name,
@@ -413,6 +441,8 @@ def _scenario(
             config.with_changes(**counter),
             counterexample,
             kind,
+            plot,
+            look_at,
         ),
     )
 
@@ -426,6 +456,8 @@ _scenario(
     one_neuron_separates,
     {"data": XOR},
     "the XOR set instead of a linearly separable one",
+    plot=ACCURACY,
+    look_at="Accuracy climbs past 95%, and the boundary is one straight line between the classes.",
 )
 _scenario(
     "single_neuron_xor",
@@ -436,6 +468,9 @@ _scenario(
     {"model": {"hidden": [16], "activation": "tanh"}},
     "a hidden layer of 16 tanh units",
     PERSISTS,
+    plot=ACCURACY,
+    look_at="Accuracy stays far below 100%: the boundary is one straight line, and no line "
+    "puts opposite corners together.",
 )
 _scenario(
     "zero_init",
@@ -447,6 +482,9 @@ _scenario(
     {"model": {"init": "he_normal"}},
     "He init instead of zeros",
     PERSISTS,
+    plot=LOSS,
+    look_at="Press m: in the matrix form every row of W1 and of W2 (a unit's incoming "
+    "weights) is the same, so 16 units do the work of one.",
 )
 _scenario(
     "tiny_init",
@@ -458,6 +496,9 @@ _scenario(
     {"model": {"init": "xavier_normal"}},
     "Xavier init instead of N(0, 0.01^2)",
     PERSISTS,
+    plot=GRADIENT,
+    look_at="The first layer's gradient line sits decades below the last layer's; press d "
+    "to see the activations shrink layer by layer.",
 )
 _scenario(
     "large_init",
@@ -467,6 +508,24 @@ _scenario(
     units_saturate,
     {"model": {"init": "xavier_normal"}},
     "Xavier init instead of N(0, 1)",
+    plot=UNITS,
+    look_at="Most units of every hidden layer past the first are saturated, from the first "
+    "step on.",
+)
+_scenario(
+    "sigmoid_large_init",
+    "Large init, deep sigmoid: saturation",
+    "Sigmoid saturates past |z| ~ 4.6 (tanh past 2.6), so it takes larger weights: with "
+    "N(0, 3^2) most sigmoid units sit outside [0.01, 0.99] and pass almost no gradient.",
+    preset(
+        {"hidden": DEEP, "activation": "sigmoid", "init": "normal", "init_scale": 3.0}, SGD, 100
+    ),
+    units_saturate,
+    {"model": {"init": "xavier_normal"}},
+    "Xavier init instead of N(0, 3^2)",
+    plot=UNITS,
+    look_at="Most units of every hidden layer past the first are saturated (outside "
+    "[0.01, 0.99]), from the first step on.",
 )
 _scenario(
     "sigmoid_deep",
@@ -477,6 +536,8 @@ _scenario(
     sigmoid_vanishes,
     {"model": {"activation": "tanh"}},
     "tanh instead of sigmoid",
+    plot=GRADIENT,
+    look_at="The first layer's gradient line sits decades below the last layer's.",
 )
 _scenario(
     "dead_relu",
@@ -487,6 +548,8 @@ _scenario(
     relus_die,
     {"model": {"activation": "leaky_relu"}},
     "leaky ReLU instead of ReLU",
+    plot=UNITS,
+    look_at="A layer's share of dead units climbs past 40% and never comes back.",
 )
 _scenario(
     "leaky_relu",
@@ -498,6 +561,8 @@ _scenario(
     {"model": {"activation": "relu"}},
     "ReLU instead of leaky ReLU",
     PERSISTS,
+    plot=UNITS,
+    look_at="The dead-unit lines stay at 0% under the rate that kills ReLU units.",
 )
 _scenario(
     "maxout",
@@ -509,6 +574,9 @@ _scenario(
     {"model": {"activation": "relu"}},
     "ReLU instead of maxout",
     PERSISTS,
+    plot=UNITS,
+    look_at="The dead-unit lines stay at 0%; the Model panel's parameter count is twice a "
+    "dense net's of the same widths.",
 )
 _scenario(
     "xavier_tanh",
@@ -519,6 +587,9 @@ _scenario(
     signal_holds,
     {"model": {"init": "small_normal"}},
     "N(0, 0.01^2) instead of Xavier",
+    plot=UPDATE,
+    look_at="Every layer's update/weight line sits near the 1e-3 line; press d to see the "
+    "std hold with depth.",
 )
 _scenario(
     "he_relu",
@@ -529,4 +600,7 @@ _scenario(
     signal_holds,
     {"model": {"init": "xavier_normal"}},
     "Xavier init instead of He (the std halves every two layers)",
+    plot=UPDATE,
+    look_at="Every layer's update/weight line sits near the 1e-3 line; press d to see the "
+    "std hold with depth.",
 )

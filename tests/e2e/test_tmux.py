@@ -17,7 +17,8 @@ import pytest
 
 TUI_NN = Path(sys.executable).parent / "tui-nn"
 SESSION = "lab"
-PLOT_MARKS = set("▀▄▌▐▖▗▘▝▚▞▙▛▜▟█•+")  # plotext's 2x2 blocks; dots and pluses without colour
+# plotext's marks: braille lines, 2x2 blocks, dots and pluses (without colour)
+PLOT_MARKS = set("▀▄▌▐▖▗▘▝▚▞▙▛▜▟█•+") | {chr(c) for c in range(0x2801, 0x2900)}
 # Under pytest the C-level environment can hold COLUMNS=80 and LINES=24 (set behind
 # os.environ's back); a tmux server started with them hands them to the pane, and
 # the app then lays out for 80x24 in a 120x40 pane. Start tmux from os.environ only,
@@ -87,21 +88,36 @@ def tmux() -> Iterator[Tmux]:
 
 
 def status_step(screen: str) -> int | None:
-    match = re.search(r"\b(?:IDLE|RUNNING|PAUSED|DONE|DIVERGED)\s+step (\d+)", screen)
-    return int(match.group(1)) if match else None
+    match = re.search(r"\b(?:IDLE|RUNNING|PAUSED|DONE|DIVERGED)\s+step ([\d,]+)", screen)
+    return int(match.group(1).replace(",", "")) if match else None
+
+
+def status_rows(screen: str) -> list[str]:
+    """The status line's rows: from the run's state to the row above the footer."""
+    lines = screen.splitlines()
+    first = next(i for i, line in enumerate(lines) if status_step(line) is not None)
+    return [line.strip() for line in lines[first:-1]]
+
+
+def plot_canvas(screen: str) -> list[str]:
+    """The rows of the loss plot's canvas: right of its y axis (│ and ┤ ticks), between
+    its title and the corner └ where its x axis starts; [] while there is none."""
+    lines = screen.splitlines()
+    title = next((i for i, line in enumerate(lines) if "loss (log)" in line), None)
+    if title is None:
+        return []
+    left = lines[title].index("loss (log)")
+    corner = next((i for i in range(title + 1, len(lines)) if "└" in lines[i][left:]), None)
+    if corner is None:
+        return []
+    axis = lines[corner].index("└", left)
+    rows = lines[title + 1 : corner]
+    return [row[axis + 1 :] for row in rows if row[axis : axis + 1] in ("│", "┤")]
 
 
 def plot_drawn(screen: str) -> bool:
-    """The loss plot has its axis ticks and some line cells inside its frame."""
-    lines = screen.splitlines()
-    top = next((i for i, line in enumerate(lines) if "┌" in line), None)
-    bottom = next((i for i, line in enumerate(lines) if "└" in line), None)
-    if top is None or bottom is None or "┤" not in screen:
-        return False
-    left, right = lines[top].index("┌"), lines[top].rindex("┐")
-    inside = [line[left + 1 : right] for line in lines[top + 1 : bottom]]
-    # Rows with words are the legend; a drawn line has marks in a row without any.
-    return any(PLOT_MARKS & set(row) and not re.search(r"[a-z]{2}", row) for row in inside)
+    """The loss plot has its canvas and some line marks in it."""
+    return any(PLOT_MARKS & set(row) for row in plot_canvas(screen))
 
 
 def gone(pid: int) -> bool:
@@ -175,6 +191,31 @@ def test_a_scenario_from_the_command_line_at_80x24(tmux: Tmux) -> None:
     tmux.wait_for(lambda s: "Depth profile" in s and "histogram" in s, 10, "the depth profile")
     tmux.keys("Escape")
     tmux.wait_for(lambda s: "OBSERVED" in s and "Depth profile" not in s, 5, "the lab again")
+    tmux.keys("q")
+    wait_gone(pid, 30)
+
+
+def test_80x24_shows_the_whole_status_line_and_ten_rows_of_plot(tmux: Tmux) -> None:
+    """Over SSH at 80x24: a run's status line reads whole (each number with its label) and
+    the loss plot has at least 10 rows of canvas."""
+    command = ["env", "-u", "COLUMNS", "-u", "LINES", "TERM=xterm-256color", str(TUI_NN)]
+    command += ["--steps", "100000000", "--no-mouse"]
+    tmux(
+        "new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24",
+        " ".join(command),
+        ";", "set-option", "-w", "-t", SESSION, "remain-on-exit", "on",
+    )  # fmt: skip
+    pid = int(tmux("display-message", "-p", "-t", SESSION, "#{pane_pid}").strip())
+    tmux.wait_for(lambda s: status_step(s) == 0 and "IDLE" in s, 30, "the idle lab")
+    tmux.keys("Space")
+    tmux.wait_for(lambda s: (status_step(s) or 0) > 1000 and plot_drawn(s), 30, "a long run")
+    tmux.keys("Space")
+    screen = tmux.wait_for(lambda s: "PAUSED" in s, 5, "the pause")
+    status = " ".join(status_rows(screen))
+    assert re.search(r"PAUSED  step [\d,]+  epoch [\d,.]+  batch loss \S+", status), status
+    assert re.search(r"eval at step [\d,]+: train \S+ acc [\d.]+%, val \S+ acc [\d.]+%", status)
+    assert "space: resume" in status and "…" not in status
+    assert len(plot_canvas(screen)) >= 10, screen
     tmux.keys("q")
     wait_gone(pid, 30)
 

@@ -74,6 +74,7 @@ def test_the_table_rows_are_all_there() -> None:
         "zero_init",
         "tiny_init",
         "large_init",
+        "sigmoid_large_init",
         "sigmoid_deep",
         "dead_relu",
         "leaky_relu",

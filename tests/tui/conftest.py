@@ -31,3 +31,11 @@ def ui_idle(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let pilot.press/pause return when the UI is idle, even while training runs."""
     monkeypatch.setattr("textual.pilot.wait_for_idle", _ui_thread_idle)
     monkeypatch.setattr("textual.app.wait_for_idle", _ui_thread_idle)
+
+
+@pytest.fixture(autouse=True)
+def _truecolor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test app renders in true colour: Textual's console otherwise detects the colour
+    system from TERM and COLORTERM, so a snapshot would depend on the terminal it ran under.
+    Tests of 16- and 256-colour output set their own console."""
+    monkeypatch.setattr("textual.constants.COLOR_SYSTEM", "truecolor")

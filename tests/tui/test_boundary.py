@@ -30,7 +30,7 @@ def expected(cls: int, amount: float, bg: tuple[int, int, int] = BG) -> list[int
 
 
 def hand_boundary(points: np.ndarray | None = None, labels: np.ndarray | None = None) -> Any:
-    """2x2 grid, row 0 the lowest y (as engine predict_grid): three classes.
+    """2x2 grid, row 0 the lowest y (as the runner's grid): three classes.
 
     bottom-left: class 0 certain, bottom-right: class 1 certain,
     top-left: class 2 certain, top-right: all equal (chance).
@@ -43,17 +43,28 @@ def hand_boundary(points: np.ndarray | None = None, labels: np.ndarray | None = 
         ]
     )
     return SimpleNamespace(
+        kind="classes",
         xs=np.array([0.0, 1.0]),
         ys=np.array([0.0, 1.0]),
         probs=probs,
         points=np.zeros((0, 2)) if points is None else points,
         labels=np.zeros(0, dtype=int) if labels is None else labels,
+        val_points=np.zeros((0, 2)),
+        val_labels=np.zeros(0, dtype=int),
+        class_names=(),
         step=0,
     )
 
 
+def pixels_of(b: Any, kind: str = "classes", size: int = 2, bg: tuple[int, int, int] = BG):
+    """The picture of the 2x2 grid's plane ([-0.5, 1.5] both ways) in size x size pixels."""
+    view = B.square_view(B.plane_extent(b), size, size, aspect=1.0, row_step=2)
+    assert (view.cols, view.rows) == (size, size)
+    return np.rint(B.KINDS[kind].paint(b, view, B.TRUE_COLOR, bg, False).pixels).astype(int)
+
+
 def test_classes_blend_by_confidence_toward_background() -> None:
-    pixels = B.boundary_pixels(hand_boundary(), "classification", cols=2, rows=2, background=BG)
+    pixels = pixels_of(hand_boundary())
     strength = B.REGION_STRENGTH
     assert pixels[0, 0].tolist() == expected(2, strength)  # top-left: class 2, certain
     assert pixels[0, 1].tolist() == list(BG)  # top-right: chance, so background
@@ -67,41 +78,35 @@ def test_partial_confidence_is_partway_to_the_class_colour() -> None:
     b.probs[..., 0] = 0.75  # halfway between chance (0.5) and certainty
     b.probs[..., 1] = 0.25
     bg = (40, 40, 40)
-    pixels = B.boundary_pixels(b, "classification", cols=2, rows=2, background=bg)
+    pixels = pixels_of(b, bg=bg)
     assert pixels[0, 0].tolist() == expected(0, 0.5 * B.REGION_STRENGTH, bg)
 
 
 def test_single_sigmoid_output_is_two_classes() -> None:
     b = hand_boundary()
     b.probs = np.array([[[0.0], [1.0]], [[0.5], [0.9]]])
-    pixels = B.boundary_pixels(b, "classification", cols=2, rows=2, background=BG)
+    pixels = pixels_of(b)
     assert pixels[1, 0].tolist() == expected(0, B.REGION_STRENGTH)  # p=0: class 0
     assert pixels[1, 1].tolist() == expected(1, B.REGION_STRENGTH)  # p=1: class 1
     assert pixels[0, 0].tolist() == list(BG)  # p=0.5: unsure
 
 
 def test_points_are_drawn_on_top_in_their_class_colour() -> None:
-    points = np.array([[0.1, 0.1], [0.9, 0.9], [5.0, 5.0]])  # the last is off the grid
+    points = np.array([[-0.4, -0.4], [1.4, 1.4], [5.0, 5.0]])  # the last is off the grid
     labels = np.array([1, 0, 2])
-    b = hand_boundary(points, labels)
-    pixels = B.boundary_pixels(b, "classification", cols=4, rows=4, background=BG)
-    lifted = [
-        np.rint(np.array(B.CLASS_COLORS[c]) + (255 - np.array(B.CLASS_COLORS[c])) * B.POINT_LIGHTEN)
-        .astype(int)
-        .tolist()
-        for c in (1, 0)
-    ]
-    assert pixels[3, 0].tolist() == lifted[0]  # (0.1, 0.1): bottom-left pixel, class 1
-    assert pixels[0, 3].tolist() == lifted[1]  # (0.9, 0.9): top-right pixel, class 0
+    pixels = pixels_of(hand_boundary(points, labels), size=4)
+    assert pixels[3, 0].tolist() == list(B.TRUE_COLOR.points[1])  # bottom-left pixel
+    assert pixels[0, 3].tolist() == list(B.TRUE_COLOR.points[0])  # top-right pixel
+    lifted = np.rint(np.array(B.CLASS_COLORS[1]) + (255 - np.array(B.CLASS_COLORS[1])) * 0.2)
+    assert list(B.TRUE_COLOR.points[1]) == lifted.astype(int).tolist()  # lifted toward white
 
 
 def test_half_blocks_carry_top_pixel_as_fg_and_bottom_as_bg() -> None:
-    pixels = B.boundary_pixels(hand_boundary(), "classification", cols=2, rows=2, background=BG)
-    (strip,) = B.half_block_strips(pixels)
-    segments = list(strip)
-    assert "".join(s.text for s in segments) == "▀▀"
-    assert strip.cell_length == 2
-    left, right = segments
+    view = B.square_view(B.plane_extent(hand_boundary()), 2, 2, aspect=1.0, row_step=2)
+    painting = B.paint_classes(hand_boundary(), view, B.TRUE_COLOR, BG, False)
+    (row,) = B.colour_rows(painting)
+    assert "".join(s.text for s in row) == "▀▀"
+    left, right = row
     assert rgb(left.style.color) == tuple(expected(2, B.REGION_STRENGTH))
     assert rgb(left.style.bgcolor) == tuple(expected(0, B.REGION_STRENGTH))
     assert rgb(right.style.color) == BG
@@ -109,18 +114,18 @@ def test_half_blocks_carry_top_pixel_as_fg_and_bottom_as_bg() -> None:
 
 
 def test_equal_cells_merge_into_one_segment() -> None:
-    pixels = np.zeros((4, 10, 3), dtype=np.uint8)
+    pixels = np.zeros((4, 10, 3))
     pixels[:, 5:] = 200
-    strips = B.half_block_strips(pixels)
-    assert len(strips) == 2
-    assert [s.text for s in strips[0]] == ["▀" * 5, "▀" * 5]
+    rows = B.colour_rows(B.Painting(pixels, pixels, B.NO_MARKS))
+    assert len(rows) == 2
+    assert [s.text for s in rows[0]] == ["▀" * 5, "▀" * 5]
 
 
 def test_regression_uses_a_diverging_map() -> None:
-    b = hand_boundary()
+    b = hand_boundary(labels=np.array([[-1.0], [1.0]]))
+    b.kind = "values"
     b.probs = np.array([[[-1.0], [0.0]], [[1.0], [0.0]]])  # bottom row, then top row
-    b.labels = np.array([-1.0, 1.0])
-    pixels = B.boundary_pixels(b, "regression", cols=2, rows=2, background=BG).astype(int)
+    pixels = pixels_of(b, kind="values")
     # Grid row 0 is the lowest y, so it is the bottom screen row.
     high, mid, low = pixels[0, 0], pixels[0, 1], pixels[1, 0]
     assert high.tolist() == expected_diverging(B.DIVERGING_HIGH)  # +1: red end
@@ -133,26 +138,25 @@ def expected_diverging(end: tuple[int, int, int]) -> list[int]:
 
 
 def test_regression_targets_as_a_column_colour_the_points() -> None:
-    b = hand_boundary(np.array([[0.1, 0.1], [0.9, 0.9]]), np.array([[-1.0], [1.0]]))
+    b = hand_boundary(np.array([[-0.4, -0.4], [1.4, 1.4]]), np.array([[-1.0], [1.0]]))
+    b.kind = "values"
     b.probs = np.zeros((2, 2, 1))
-    pixels = B.boundary_pixels(b, "regression", cols=4, rows=4, background=BG).astype(int)
+    pixels = pixels_of(b, kind="values", size=4)
     bottom_left, top_right = pixels[3, 0], pixels[0, 3]
     assert bottom_left[2] > bottom_left[0]  # target -1: the blue end
     assert top_right[0] > top_right[2]  # target +1: the red end
-    assert len(B.mono_chars(b, "regression", cols=4, rows=2)) == 2
 
 
 def test_no_color_uses_characters() -> None:
-    points = np.array([[0.1, 0.1]])
-    b = hand_boundary(points, np.array([1]))
-    lines = B.mono_chars(b, "classification", cols=4, rows=2)
-    assert len(lines) == 2 and all(len(line) == 4 for line in lines)
-    top, bottom = lines
+    b = hand_boundary(np.array([[-0.4, -0.4]]), np.array([1]))
+    # Without colour a pixel is a character, one wide and two tall: 4 x 2 of them.
+    view = B.square_view(B.plane_extent(b), 4, 2, aspect=2.0, row_step=1)
+    assert (view.cols, view.rows) == (4, 2)
+    top, bottom = ("".join(line) for line in B.mono_classes(b, view, False).chars)
     assert top[:2] == B.MONO_CLASS_CHARS[2] * 2  # class 2 region
     assert top[2:] == "  "  # chance: blank
     assert bottom[0] == "1"  # the point, as its class digit
     assert bottom[1] == B.MONO_CLASS_CHARS[0] and bottom[2:] == B.MONO_CLASS_CHARS[1] * 2
-    assert "▀" not in "".join(lines)
 
 
 # -------------------------------------------------------------------- widget
@@ -167,8 +171,14 @@ class BoundaryApp(App[None]):
         yield DecisionBoundary(clock=self.clock)
 
 
-def snapshot(boundary: Any, task: str = "classification") -> SimpleNamespace:
-    return SimpleNamespace(boundary=boundary, task=task)
+def snapshot(boundary: Any) -> SimpleNamespace:
+    return SimpleNamespace(boundary=boundary)
+
+
+@pytest.fixture(autouse=True)
+def true_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The colours below are true colour's, whatever TERM the tests run under."""
+    monkeypatch.setattr("textual.constants.COLOR_SYSTEM", "truecolor")
 
 
 async def test_widget_rebuilds_at_most_twice_a_second() -> None:
@@ -224,11 +234,11 @@ async def test_widget_without_color_draws_characters(monkeypatch: pytest.MonkeyP
 
 async def test_widget_without_data_says_so() -> None:
     app = BoundaryApp(FakeClock())
-    async with app.run_test(size=(30, 5)) as pilot:
+    async with app.run_test(size=(60, 5)) as pilot:
         widget = app.query_one(DecisionBoundary)
         widget.refresh_from(snapshot(None))
         await pilot.pause()
-        assert "no 2-D data" in widget.render_line(2).text
+        assert B.NO_PICTURE in widget.render_line(2).text
 
 
 async def test_widget_shows_a_held_back_grid_without_another_poll() -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from fakes import FakeHistory, make_evals
-from textual_plotext import Plot
 
 from tui_nn import charts as P
 
@@ -62,12 +62,6 @@ def test_envelope_alternates_min_and_max() -> None:
     assert y.tolist() == [0.0, 5.0, 1.0, 6.0]
 
 
-def test_log10_safe_floors_zero_and_negative() -> None:
-    out = P.log10_safe(np.array([1e-3, 0.0, -1.0, 100.0, np.nan, np.inf]))
-    assert out[:4].tolist() == pytest.approx([-3.0, -12.0, -12.0, 2.0])
-    assert not np.isfinite(out[4:]).any()  # left for draw_lines to drop, not drawn as 0
-
-
 # ---------------------------------------------------------------------- ticks
 
 
@@ -93,29 +87,32 @@ def test_format_log_tick(exponent: float, label: str) -> None:
     assert P.format_log_tick(exponent) == label
 
 
-def test_log_ticks_whole_decades() -> None:
-    ticks, labels = P.log_ticks(-4.3, 0.2, max_ticks=10)
+def test_log_axis_ticks_whole_decades() -> None:
+    _, _, ticks = P.y_axis(P.LOG, -4.3, 0.2, 21)
     assert ticks == [-4.0, -3.0, -2.0, -1.0, 0.0]
-    assert labels == ["1e-4", "1e-3", "0.01", "0.1", "1"]
+    assert [P.tick_label(t, P.LOG) for t in ticks] == ["1e-4", "1e-3", "0.01", "0.1", "1"]
 
 
-def test_log_ticks_thinned_to_max() -> None:
-    ticks, labels = P.log_ticks(-12, 3, max_ticks=4)
-    assert 2 <= len(ticks) <= 4
+def test_log_axis_ticks_are_thinned_to_every_few_decades() -> None:
+    _, _, ticks = P.y_axis(P.LOG, -12, 3, 12)
+    assert 2 <= len(ticks) <= 6
     assert all(t == int(t) for t in ticks)
-    assert len(labels) == len(ticks)
+    assert len({b - a for a, b in itertools.pairwise(ticks)}) == 1  # evenly
 
 
-def test_log_ticks_inside_one_decade_uses_1_2_5() -> None:
-    ticks, labels = P.log_ticks(math.log10(1.5e-3), math.log10(8e-3), max_ticks=6)
-    assert labels == ["2e-3", "5e-3"]
-    assert ticks == pytest.approx([math.log10(2e-3), math.log10(5e-3)])
+def test_log_axis_inside_one_decade_labels_round_numbers_or_its_ends() -> None:
+    lo, hi = math.log10(1.5e-3), math.log10(8e-3)
+    digits = {f"{m}e-3" for m in range(2, 9)}
+    for rows in range(4, 30):
+        _, _, ticks = P.y_axis(P.LOG, lo, hi, rows)
+        labels = {P.tick_label(t, P.LOG) for t in ticks}
+        assert len(labels) >= 2
+        assert labels <= digits | {P.format_log_tick(lo), P.format_log_tick(hi)}
 
 
-def test_log_ticks_flat_and_non_finite() -> None:
-    ticks, _ = P.log_ticks(-3.0, -3.0)
-    assert -3.0 in ticks
-    assert P.log_ticks(float("nan"), 1.0) == ([], [])
+def test_a_flat_axis_gets_a_range() -> None:
+    bottom, top, ticks = P.y_axis(P.LOG, -3.0, -3.0, 10)
+    assert bottom < -3.0 < top and ticks
 
 
 def test_step_ticks_are_round_and_readable() -> None:
@@ -143,57 +140,52 @@ def make_input(n: int = 500, activation: str = "relu", task: str = "classificati
 
 
 HD_BLOCKS = set("▘▝▀▖▌▞▛▗▚▐▜▄▙▟█")  # plotext's hd marker cells
+BRAILLE = {chr(c) for c in range(0x2801, 0x2900)}  # plotext's braille cells (not the blank)
 
 
-def canvas_marks(text: str, color: bool) -> int:
-    """Cells holding a data mark: hd blocks with colour, the lines' marker characters
-    without. The title row (the first) is left out."""
-    marks = HD_BLOCKS if color else set(P.MONO_MARKERS)
-    return sum(ch in marks for row in text.splitlines()[1:] for ch in row)
+def canvas_marks(text: str, color: bool, header: int) -> int:
+    """Cells holding a data mark: braille and hd blocks with colour, the lines' marker
+    characters without. The header rows (title and legend) are left out."""
+    marks = HD_BLOCKS | BRAILLE if color else set(P.MONO_MARKERS)
+    return sum(ch in marks for row in text.splitlines()[header:] for ch in row)
 
 
-def built_twice(spec: P.PlotSpec, data: P.PlotInput, color: bool) -> str:
-    """The plot's text, drawn twice on one plot as the panel redraws it."""
-    plt = Plot()
+def built_twice(spec: P.PlotSpec, data: P.PlotInput, color: bool) -> tuple[str, int]:
+    """The plot's text and its header's rows, drawn twice on one plot as the panel
+    redraws it."""
+    plt = P.new_plot()
     for _ in range(2):
-        spec.draw(plt, data, 80, 20, color)
-        plt.plotsize(80, 20)
-        first = plt.build()
-        assert plt.build() == first  # plotext's log axis fails on a second build; ours must not
-    return plt.uncolorize(first)
+        figure = spec.draw(plt, data, 80, 20, color)
+        first = P.render(plt, figure, 80).plain
+        # plotext's log axis fails on a second build; ours must not
+        assert P.render(plt, figure, 80).plain == first
+    return first, len(figure.header)
 
 
 @pytest.mark.parametrize("spec", P.PLOTS, ids=[s.key for s in P.PLOTS])
 @pytest.mark.parametrize("color", [True, False], ids=["color", "no-color"])
 def test_every_plot_draws_its_data(spec: P.PlotSpec, color: bool) -> None:
-    text = built_twice(spec, make_input(), color)
+    text, header = built_twice(spec, make_input(), color)
     assert "math domain" not in text and "no steps yet" not in text
-    assert canvas_marks(text, color) >= 30  # lines across the canvas, not an empty frame
-    assert built_twice(spec, make_input(n=300), color) != text  # other data, another picture
+    assert canvas_marks(text, color, header) >= 30  # lines across the canvas, not a frame
+    assert built_twice(spec, make_input(n=300), color)[0] != text  # other data, other picture
 
 
 @pytest.mark.parametrize("spec", P.PLOTS, ids=[s.key for s in P.PLOTS])
 def test_every_plot_builds_with_no_data(spec: P.PlotSpec) -> None:
-    plt = Plot()
-    spec.draw(plt, P.PlotInput(n_layers=3, hidden=(16, 16)), 60, 15, True)
-    plt.plotsize(60, 15)
-    assert "no steps yet" in plt.uncolorize(plt.build())
+    assert "no steps yet" in built(spec.draw, P.PlotInput(n_layers=3, hidden=(16, 16)), 60, 15)
 
 
 def test_log_plot_labels_ticks_as_numbers() -> None:
-    plt = Plot()
-    P.draw_update_ratio(plt, make_input(), 80, 20, True)
-    plt.plotsize(80, 20)
-    text = plt.uncolorize(plt.build())
+    text = built(P.draw_update_ratio, make_input(), 80, 20)
     assert "1e-3" in text  # the reference line's legend and the tick
     assert "-3.0" not in text  # log10 values never show as raw numbers
 
 
-def built(draw, data: P.PlotInput, width: int = 100, height: int = 20) -> str:
-    plt = Plot()
-    draw(plt, data, width, height, True)
-    plt.plotsize(width, height)
-    return plt.uncolorize(plt.build())
+def built(draw: P.DrawFn, data: P.PlotInput, width: int = 100, height: int = 20) -> str:
+    """The plot as the panel shows it: header, canvas and footer, as plain text."""
+    plt = P.new_plot()
+    return P.render(plt, draw(plt, data, width, height, True), width).plain
 
 
 def test_a_run_at_step_0_shows_its_first_evaluation_on_a_labelled_log_axis() -> None:
@@ -217,12 +209,12 @@ def test_units_plot_counts_dead_units_on_the_training_set_from_the_evaluations()
     assert f"L1 {last[0]}/16" in text and f"L2 {last[1]}/16" in text
     assert "sat" not in text  # ReLU does not saturate
     history = FakeHistory(500)
-    P.draw_units(Plot(), P.PlotInput(**{**vars(data), "series": history.series}), 100, 20)
+    P.draw_units(P.new_plot(), P.PlotInput(**{**vars(data), "series": history.series}), 100, 20)
     assert history.calls == []  # nothing per step for a unit that cannot saturate
 
 
 def test_units_plot_draws_each_evaluation_as_a_share_of_the_width() -> None:
-    lines: list[P.Line] = []
+    lines: list[tuple[list[float], list[float]]] = []
     evals = P.EvalCache().update(make_evals(30), run=0)
 
     class Recorder:
@@ -231,23 +223,25 @@ def test_units_plot_draws_each_evaluation_as_a_share_of_the_width() -> None:
         def __getattr__(self, name: str):
             def call(*args, **kwargs):
                 if name == "plot":
-                    lines.append(P.Line(np.array(args[0]), np.array(args[1]), None, 0))
+                    lines.append((list(args[0]), list(args[1])))
 
             return call
 
     data = P.PlotInput(evals=evals, n_layers=3, hidden=(16, 4))
     P.draw_units(Recorder(), data, 100, 20)
-    first, second = lines
-    assert first.x.tolist() == [10.0 * k for k in range(30)]  # step 0, then every 10
-    assert first.y.tolist() == [100.0 * min(8, 10 * k // 50) / 16 for k in range(30)]
-    assert second.y.tolist() == [25.0] * 30  # 1 of 4 units
+    (x1, y1), (_, y2) = lines
+    assert x1 == [10.0 * k for k in range(30)]  # step 0, then every 10
+    assert y1 == [100.0 * min(8, 10 * k // 50) / 16 for k in range(30)]
+    assert y2 == [25.0] * 30  # 1 of 4 units
 
 
 def test_units_plot_shows_saturation_per_step_for_saturating_activations() -> None:
     text = built(P.draw_units, make_input(activation="tanh"), width=140)
     title = text.splitlines()[0]
     assert P.SATURATED_TITLE in title and P.DEAD_TITLE in title
-    assert "L1 sat 4/16" in text  # saturated now (per step): the count and the width
+    # Saturated now (per step), the count and the width: both layers alike, so L1's
+    # line lies under L2's and the legend says so.
+    assert "L1 sat under L2 sat 4/16" in text
     assert "L1 dead 8/16" in text  # and the dead units of the last evaluation
 
 
@@ -256,24 +250,25 @@ def test_units_plot_says_when_the_run_is_never_evaluated() -> None:
     assert P.NOT_EVALUATED in built(P.draw_units, data)
 
 
-def test_long_titles_are_cut_to_the_width() -> None:
-    first_line = built(P.draw_units, make_input(activation="tanh"), 30, 12).splitlines()[0]
-    assert "…" in first_line and first_line.strip().startswith("saturated")
+def test_long_titles_are_cut_before_the_legend_is() -> None:
+    rows = built(P.draw_units, make_input(activation="tanh"), 60, 12).splitlines()
+    assert rows[0].startswith("saturated") and "…" in rows[0]
+    assert all(f"L{i} dead" in "".join(rows[:2]) for i in (1, 2))  # every key still there
+    narrow = built(P.draw_units, make_input(activation="tanh"), 30, 12).splitlines()
+    assert all(len(row) <= 30 for row in narrow)
+    assert "+1" in narrow[1]  # too narrow for all: the keys left out are counted
 
 
 def test_layer_series_are_requested_at_half_the_plot_width() -> None:
     history = FakeHistory(10_000)
     data = P.PlotInput(series=history.series, n_layers=3, hidden=(16, 16))
-    P.draw_grad_norm(Plot(), data, 70, 20, True)
+    P.draw_grad_norm(P.new_plot(), data, 70, 20, True)
     # Per-layer lines take a point every two columns (see charts._per_layer).
     assert history.calls and all(points == 35 for _, points in history.calls)
 
 
 def test_accuracy_plot_explains_regression() -> None:
-    plt = Plot()
-    P.draw_accuracy(plt, make_input(task="regression"), 80, 20, True)
-    plt.plotsize(80, 20)
-    assert "regress" in plt.uncolorize(plt.build())
+    assert "regress" in built(P.draw_accuracy, make_input(task="regression"), 80, 20)
 
 
 def test_eval_cache_converts_only_new_records_and_resets_on_new_run() -> None:

@@ -66,9 +66,17 @@ def test_an_unknown_scenario_exits_2_with_the_valid_names(opened, capsys) -> Non
     for name in SCENARIOS:
         assert name in err
     with pytest.raises(SystemExit) as exit:
-        main(["--scenario", "zero_init", "--lr", "0.1"])
-    assert exit.value.code == 2 and "drop --lr" in capsys.readouterr().err
+        main(["--scenario", "zero_init", "--config", "x.toml"])
+    assert exit.value.code == 2 and "cannot go with --config" in capsys.readouterr().err
     assert not opened
+
+
+def test_options_apply_over_a_scenarios_preset(opened) -> None:
+    assert main(["--scenario", "dead_relu", "--lr", "0.1"]) == 0
+    config = opened[-1]["config"]
+    assert config.optimizer.lr == 0.1
+    assert config == SCENARIOS["dead_relu"].config.with_changes(optimizer={"lr": 0.1})
+    assert opened[-1]["scenario"].config == config
 
 
 def test_open_opens_the_lab_on_a_run_directory(opened, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from fakes import FakeClock, FakeHistory, make_evals
 from pilot_helpers import wait_until
 from textual.app import App, ComposeResult
+from textual.widgets import Static
 
 from tui_nn.widgets.plots import PlotsPanel
 
@@ -35,6 +36,7 @@ def make_snapshot(
         activation="relu",
         task="classification",
         boundary=None,
+        marks=(),
     )
 
 
@@ -111,3 +113,50 @@ async def test_panel_redraws_at_most_every_min_interval_and_keeps_the_last_data(
         assert panel.draws == 5  # min_interval later, a poll draws at once
         panel.refresh_from(make_snapshot(105, run_id=1, state="done"))
         assert panel.draws == 6  # a run that stopped shows its last data at once
+
+
+def title(panel: PlotsPanel) -> str:
+    """The first row of the visible plot: its title and the view it is drawn with."""
+    chart = panel.query_one(f"#plot-{panel.active_key}", Static)
+    return str(chart.content).splitlines()[0]
+
+
+async def test_smoothing_and_zoom_cycle_redraw_at_once_and_show_in_the_title() -> None:
+    app = PlotsApp(min_interval=10.0)  # no poll draws: only the keys do
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.query_one(PlotsPanel)
+        await pilot.pause()
+        panel.refresh_from(make_snapshot(2000))
+        draws = panel.draws
+        seen = []
+        for _ in range(4):
+            panel.cycle_smoothing()
+            seen.append(title(panel))
+        assert panel.draws == draws + 4  # each press draws at once, however soon
+        assert ["EMA 0.6" in seen[0], "EMA 0.9" in seen[1], "EMA 0.99" in seen[2]] == [True] * 3
+        assert "EMA" not in seen[3]  # the fourth press turns it off
+        panel.cycle_zoom()
+        assert "first 200 steps" in title(panel) and panel.view.zoom == "first"
+        panel.cycle_zoom()
+        assert "last 200 steps" in title(panel)
+        panel.cycle_zoom()
+        assert "steps" not in title(panel) and panel.view.zoom == "all"
+        panel.show_tab(4)
+        panel.cycle_smoothing()
+        assert "EMA 0.6" in title(panel)  # one view for every plot
+
+
+async def test_a_new_mark_redraws_the_plot() -> None:
+    """A rate changed while paused adds a mark and no step: the plot still redraws."""
+    app = PlotsApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        panel = app.query_one(PlotsPanel)
+        await pilot.pause()
+        snap = make_snapshot(500, state="paused")
+        panel.refresh_from(snap)
+        draws = panel.draws
+        mark = SimpleNamespace(step=500, kind="lr", label="lr 0.5")
+        panel.refresh_from(SimpleNamespace(**{**vars(snap), "marks": (mark,)}))
+        assert panel.draws == draws + 1
+        chart = panel.query_one("#plot-loss", Static)
+        assert str(chart.content).splitlines()[-1].endswith("lr 0.5▲")  # at the right edge

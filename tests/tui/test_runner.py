@@ -253,13 +253,6 @@ def test_the_step_budget_ends_in_done(runner) -> None:
     assert r.snapshot().step == 30
 
 
-def test_one_dimensional_data_has_no_boundary(runner) -> None:
-    r = runner(SMALL.with_changes(data={"name": "sine"}))
-    r.step(2)
-    snap = r.snapshot()
-    assert snap.boundary is None and snap.task == "regression"
-
-
 # ------------------------------------------------ scenarios, advice, runs on disk
 
 
@@ -301,11 +294,17 @@ def test_judge_and_advisor_read_the_run_once_an_interval_never_per_step(
     wait_until(lambda: calls["judge"] == first["judge"] + 1)
     step = r.snapshot().step
     wait_until(lambda: r.snapshot().step > step + 200)
-    r.pause()
-    assert calls == {k: v + 1 for k, v in first.items()}
+    r.pause()  # a look at the paused step: the verdict describes where the run stopped
+    assert calls == {k: v + 2 for k, v in first.items()}
     snap = r.snapshot()
     assert snap.verdict is not None and snap.verdict.status == "not yet"
     assert snap.scenario is long
+
+
+def looked_at_the_end(r: Runner) -> bool:
+    """The worker's look where the run ended (boundary, verdict, advice) is published."""
+    snap = r.snapshot()
+    return snap.boundary is not None and snap.boundary.step == snap.step
 
 
 def test_a_scenario_runs_its_preset_to_a_verdict(runner) -> None:
@@ -314,6 +313,7 @@ def test_a_scenario_runs_its_preset_to_a_verdict(runner) -> None:
     r = runner()
     r.start_scenario(SCENARIOS["zero_init"])
     wait_until(lambda: r.state == "done")
+    wait_until(lambda: looked_at_the_end(r))
     snap = r.snapshot()
     assert snap.step == SCENARIOS["zero_init"].steps
     assert snap.verdict.status == "observed" and "max_distance" in snap.verdict.numbers
@@ -321,6 +321,7 @@ def test_a_scenario_runs_its_preset_to_a_verdict(runner) -> None:
     r.start_scenario(SCENARIOS["zero_init"], counterexample=True)
     assert r.snapshot().counterexample and r.config.model.init == "he_normal"
     wait_until(lambda: r.state == "done")
+    wait_until(lambda: looked_at_the_end(r))
     assert r.snapshot().verdict.status == "not observed"
     r.leave_scenario()
     snap = r.snapshot()

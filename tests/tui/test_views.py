@@ -328,7 +328,8 @@ async def test_m_shows_the_numbers_of_a_small_net_and_n_steps() -> None:
         text = text_of(screen.query_one("#matrix-text"))
         for name in ("W1", "b1", "z1", "a1", "W3", "a0 = x"):
             assert name in text
-        assert "2 x 4" in text and "64 x 3" in text  # W1 and a batch's z2
+        # The lecture's orientation: W1 is units x inputs, a batch's z2 a column a sample.
+        assert "4 x 2" in text and "3 x 64" in text
         before = screen.form.layers[0].W.copy()
         await pilot.press("n")
         assert screen.form.step == 1 and app.runner.snapshot().step == 1
@@ -340,11 +341,11 @@ async def test_m_shows_the_numbers_of_a_small_net_and_n_steps() -> None:
 
 
 async def test_m_shows_only_shapes_for_a_wide_net() -> None:
-    app = LabApp(CONFIG)  # 16 units a layer
+    app = LabApp(CONFIG.with_changes(model={"hidden": [100, 16]}))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m")
         text = text_of(app.screen.query_one("#matrix-text"))
-        assert "16 x 16" in text and "at most 8 units" in text
+        assert "16 x 100" in text and "at most 64 units" in text
         assert "[ " not in text  # no numbers
 
 
@@ -361,16 +362,17 @@ def test_the_matrix_form_of_a_wide_net_reads_shapes_only() -> None:
     from engine import Trainer
     from tui_nn.screens.matrix import read_form
 
-    form = read_form(Trainer(CONFIG.with_changes(model={"hidden": [32, 4]})))
-    assert not form.small and len(form.X) == 0
-    assert [(f.fan_in, f.units) for f in form.layers] == [(2, 32), (32, 4), (4, 3)]
+    form = read_form(Trainer(CONFIG.with_changes(model={"hidden": [65, 4]})))
+    assert not form.small and form.X.shape[1] == 0
+    assert [(f.fan_in, f.units) for f in form.layers] == [(2, 65), (65, 4), (4, 3)]
     assert all(f.W.size == 0 and f.z.size == 0 for f in form.layers)  # no copies, no forward
     assert [f.pieces for f in form.layers] == [1, 1, 1]
     trainer = Trainer(CONFIG.with_changes(model={"hidden": [3], "activation": "maxout"}))
     maxout = read_form(trainer)
     assert maxout.small and [f.pieces for f in maxout.layers] == [2, 1]
     assert [f.activation for f in maxout.layers[:-1]] == ["maxout"]
-    assert maxout.layers[0].z.shape == (3, 6) and maxout.layers[0].a.shape == (3, 3)
+    # A row per piece of a unit, a column per sample.
+    assert maxout.layers[0].z.shape == (6, 3) and maxout.layers[0].a.shape == (3, 3)
     # The numbers are the network's own: its logits for the same samples.
-    logits = trainer.network.astype(np.float64).forward(maxout.X)
-    np.testing.assert_allclose(maxout.layers[-1].a, logits, rtol=1e-12)
+    logits = trainer.network.astype(np.float64).forward(maxout.X.T)
+    np.testing.assert_allclose(maxout.layers[-1].a.T, logits, rtol=1e-12)

@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument(
         "--scenario",
         metavar="NAME",
-        help="open the lab on a lecture scenario and start it; names: " + ", ".join(SCENARIOS),
+        help="open the lab on a lecture scenario and start it; the experiment options "
+        "given change its preset (--lr 0.1); names: " + ", ".join(SCENARIOS),
     )
     lab.add_argument(
         "--open",
@@ -91,10 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "resume", None):
             return run_resume(args)
-        config = config_from_args(args)
         if args.command:
-            return int(args.run(args, config))
-        return run_lab(args, config)
+            return int(args.run(args, config_from_args(args)))
+        return run_lab(args)
     except (ConfigError, RunError) as error:
         parser.exit(2, f"tui-nn: error: {error}\n")
     except OSError as error:  # e.g. a run directory that cannot be written

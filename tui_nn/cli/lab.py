@@ -1,16 +1,21 @@
-"""`tui-nn` with no subcommand: the lab, on a config, a scenario or a saved run."""
+"""`tui-nn` with no subcommand: the lab, on a config, a scenario or a saved run.
+
+A scenario's preset takes the experiment options given over it (`--scenario dead_relu
+--lr 0.1`), as a --config file does."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from engine import ConfigError, ExperimentConfig
+from engine import ConfigError
 from engine.lecture.scenarios import SCENARIOS
-from tui_nn.cli.options import given_options
+from tui_nn.cli.options import changes_from_args, config_from_args, given_options
 
 
-def run_lab(args: argparse.Namespace, config: ExperimentConfig) -> int:
+def run_lab(args: argparse.Namespace) -> int:
+    """The config is read here, after the checks: a --config file that cannot go with
+    --scenario or --open is refused as such, not read first."""
     from tui_nn.core.files import file_sets_steps, open_run, with_lab_budget
 
     if args.fps <= 0 or args.fps > 60:
@@ -24,11 +29,16 @@ def run_lab(args: argparse.Namespace, config: ExperimentConfig) -> int:
             raise ConfigError(
                 "--scenario", f"unknown scenario {args.scenario!r}; valid: {', '.join(SCENARIOS)}"
             )
-        if given:
+        if "--config" in given:
             raise ConfigError(
-                "--scenario", f"the scenario sets its own config; drop {', '.join(given)}"
+                "--scenario",
+                "cannot go with --config FILE: the scenario's preset is the config; "
+                "give options (e.g. --lr 0.1) to change it",
             )
-        extra["scenario"] = SCENARIOS[args.scenario]
+        # The options given apply over the preset, and over its counter-example.
+        scenario = SCENARIOS[args.scenario]
+        changes = changes_from_args(args)
+        extra["scenario"] = scenario.with_changes(**changes) if changes else scenario
         config = extra["scenario"].config
     elif args.open is not None:
         if given:
@@ -38,6 +48,7 @@ def run_lab(args: argparse.Namespace, config: ExperimentConfig) -> int:
         extra["run"] = open_run(args.open)  # RunError or ConfigError: exit 2 with its text
         config = extra["run"].config
     else:
+        config = config_from_args(args)  # a missing or bad file is told here
         steps_given = hasattr(args, "steps") or (
             hasattr(args, "config") and file_sets_steps(args.config)
         )

@@ -71,18 +71,26 @@ def given_options(args: argparse.Namespace) -> list[str]:
     return [flag for flag in ["--config", *OPTIONS] if hasattr(args, _dest(flag))]
 
 
+def changes_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The options given (not --config), by section: {"optimizer": {"lr": 0.1}}."""
+    changes: dict[str, dict[str, Any]] = {}
+    for flag, field in OPTIONS.items():
+        value = getattr(args, _dest(flag), None)
+        if value is not None:
+            changes.setdefault(field.section, {})[field.name] = value
+    data_path = changes.get("data", {}).get("path")
+    if data_path:
+        # Absolute, so a run's config.toml finds the data from any working directory.
+        changes["data"]["path"] = os.path.abspath(data_path)
+    return changes
+
+
 def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     """Defaults, then the --config file, then the options given; raises ConfigError."""
     file = getattr(args, "config", None)
     raw: dict[str, dict[str, Any]] = load_config(file).to_dict() if file else {}
-    for flag, field in OPTIONS.items():
-        value = getattr(args, _dest(flag), None)
-        if value is not None:
-            raw.setdefault(field.section, {})[field.name] = value
-    data_path = raw.get("data", {}).get("path")
-    if data_path:
-        # Absolute, so a run's config.toml finds the data from any working directory.
-        raw["data"]["path"] = os.path.abspath(data_path)
+    for section, values in changes_from_args(args).items():
+        raw.setdefault(section, {}).update(values)
     return ExperimentConfig.from_dict(raw)
 
 

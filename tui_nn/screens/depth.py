@@ -1,5 +1,8 @@
 """The depth profile: per hidden layer, the activations' mean, std, saturated share and
-histogram at initialization, with no training (CS231n's experiment).
+histogram at initialization, with no training (CS231n's experiment). Every row's histogram
+has the same x axis, labelled under the last row, as CS231n's figure has: a column is the
+same range of values in every layer, so a collapse toward 0 or saturation at the ends
+shows at a glance.
 
 Sources: the lab's own architecture on unit-Gaussian input as wide as its data, or on its
 training data (the run's own initial weights), or one of CS231n's 10-layer, 500-wide
@@ -11,10 +14,13 @@ the lab's own do: the app applies the change (a new run) or says why not.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -27,11 +33,11 @@ from engine.lecture.profiles import (
     PROFILES,
     ProfileResult,
     judge_profile,
+    profile_network,
     profile_summary,
     run_profile,
 )
 from engine.lecture.scenarios import NOT_OBSERVED, OBSERVED, Verdict
-from engine.train.diagnostics import activation_profile
 from tui_nn.core.fields import MODEL_FIELDS, FieldSpec
 from tui_nn.core.runner import RunReader, Snapshot
 from tui_nn.messages import FieldEdited
@@ -40,7 +46,9 @@ from tui_nn.widgets.config_panels import ChoiceSelect
 
 BARS = "▁▂▃▄▅▆▇█"
 SAMPLES = 1000  # unit-Gaussian samples, as in engine.lecture.profiles
-BINS = 24  # histogram bins: one character each, so a row fits 80 columns
+# Histogram bins, one character each, so that a row fits 80 columns; odd, so that 0 is
+# the middle of the middle bin on an axis symmetric about 0.
+BINS = 31
 NET, DATA = "net", "data"
 SOURCES: dict[str, str] = {
     NET: "this net, unit-Gaussian input",
@@ -77,6 +85,16 @@ def histogram_bars(counts: np.ndarray) -> str:
     return "".join(chars)
 
 
+def styled_bars(bars: str) -> Text:
+    """The bars in bold, the blanks between them plain: each run of bars starts a span of
+    its own, so a screenshot renderer that drops a span's leading blanks (rsvg) cannot
+    shift the bars against the axis."""
+    text = Text()
+    for blank, run in itertools.groupby(bars, key=lambda c: c == " "):
+        text.append("".join(run), style="" if blank else "bold")
+    return text
+
+
 def compute(source: str, config: ExperimentConfig, n_in: int) -> DepthResult:
     """The profile for one source; runs on a worker thread."""
     if source in PROFILES:
@@ -106,42 +124,63 @@ def data_profile(config: ExperimentConfig) -> ProfileResult:
     """The run's own initial network (same seed) on its training data, in float64."""
     trainer = Trainer(config)
     network = trainer.network.astype(np.float64)
-    layers = activation_profile(network, trainer.X_train.astype(np.float64), BINS)
-    saturated = []
-    for layer in network.layers[:-1]:
-        counter = layer.activation.saturated_units
-        saturated.append(counter(layer.a) / layer.units if counter else 0.0)
-    return ProfileResult(layers, saturated)
+    return profile_network(network, trainer.X_train.astype(np.float64), BINS)
 
 
 def _short(value: float) -> str:
     return f"{value:.2g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.0e}"
 
 
-def profile_table(depth: DepthResult) -> Text:
-    """One row per hidden layer: units, mean, std, saturated share, histogram, range."""
-    text = Text()
+def axis_labels(edges: np.ndarray) -> str:
+    """The shared x axis under the histograms, as wide as they are: the lowest value at
+    the left, the highest at the right, and 0 under its bin when it lies between."""
+    bins = len(edges) - 1
+    lo, hi = float(edges[0]), float(edges[-1])
+    cells = [" "] * bins
+    left, right = _short(lo), _short(hi)
+    cells[: len(left)] = left
+    cells[bins - len(right) :] = right
+    if lo < 0 < hi:
+        zero = int(np.searchsorted(edges, 0.0, side="right")) - 1
+        if len(left) < zero < bins - len(right) - 1:
+            cells[zero] = "0"
+    return "".join(cells)[:bins]
+
+
+def profile_table(depth: DepthResult) -> Group:
+    """The summary, then one row per hidden layer (units, mean, std, saturated share and
+    a histogram on the axis all rows share), the axis, and a preset's claim and verdict."""
     if depth.result is None:
-        text.append("No hidden layer: nothing to profile. Add one with + in the lab.")
-        return text
-    text.append(f"{profile_summary(depth.result)}\n\n")
-    head = f"{'layer':>5} {'units':>5} {'mean':>7} {'std':>8} {'sat':>4}  "
-    head += f"{'histogram':<{BINS}}  range"
-    text.append(head + "\n", style="bold")
-    for i, (layer, sat) in enumerate(zip(depth.result.layers, depth.result.saturated, strict=True)):
+        return Group(Text("No hidden layer: nothing to profile. Add one with + in the lab."))
+    result = depth.result
+    # Every cell left-justified: no span starts with blanks, which a screenshot renderer
+    # (rsvg) drops, shifting row 10 against rows 1-9 where the numbers were right-justified.
+    table = Table(box=None, padding=(0, 1, 0, 0), header_style="bold", show_edge=False)
+    for name in ("layer", "units", "mean", "std", "sat"):
+        table.add_column(name, no_wrap=True)
+    table.add_column(Text("histogram, one x axis"), no_wrap=True, min_width=BINS + 1)
+    for i, (layer, sat) in enumerate(zip(result.layers, result.saturated, strict=True)):
         units = depth.units[i] if i < len(depth.units) else 0
-        text.append(f"{i + 1:>5} {units:>5} {layer.mean:>+7.3f} {layer.std:>8.3g} {sat:>4.0%}  ")
-        text.append(histogram_bars(layer.counts), style="bold")
-        text.append(f"  {_short(float(layer.edges[0]))}..{_short(float(layer.edges[-1]))}\n")
+        table.add_row(
+            str(i + 1),
+            str(units),
+            f"{layer.mean:+.3f}" if abs(layer.mean) < 1000 else f"{layer.mean:+.2e}",
+            f"{layer.std:.3g}",
+            f"{sat:.0%}",
+            Text(" ") + styled_bars(histogram_bars(layer.counts)),
+        )
+    table.add_row("axis", "", "", "", "", Text(" ") + Text(axis_labels(result.edges), style="dim"))
+    parts: list[Text | Table] = [Text(profile_summary(result) + "\n"), table]
     if depth.verdict is not None:
-        text.append("\n")
+        text = Text("\n")
         text.append("claim    ", style="italic")
         text.append(depth.claim + "\n")
         text.append("verdict  ", style="italic")
         status = depth.verdict.status
         style = {OBSERVED: "bold green", NOT_OBSERVED: "bold red"}.get(status, "bold")
         text.append(status.upper(), style=style)
-    return text
+        parts.append(text)
+    return Group(*parts)
 
 
 class DepthScreen(View):

@@ -1,9 +1,9 @@
-"""A small modal that asks for a path and does one thing with it: save or open an
-experiment file, save or open a run directory.
+"""Small modals: one asks for a path and does one thing with it (save or open an
+experiment file, save or open a run directory), one asks before something is lost.
 
-The action runs when enter is pressed. An error (a missing file, bad TOML, an unknown key,
-a broken run directory) is shown in the modal, which stays open with the path to fix;
-nothing in the lab changes until the action succeeds.
+The path action runs when enter is pressed. An error (a missing file, bad TOML, an
+unknown key, a broken run directory) is shown in the modal, which stays open with the
+path to fix; nothing in the lab changes until the action succeeds.
 """
 
 from __future__ import annotations
@@ -93,3 +93,30 @@ class PathModal(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """A question with a yes and a no: dismisses True on enter, y or r (the reset key
+    pressed again), False on esc or n."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter,y,r", "confirm", "yes"),
+        Binding("escape,n", "cancel", "no"),
+    ]
+
+    def __init__(self, title: str, question: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-body") as body:
+            body.border_title = self.title_text
+            body.border_subtitle = "enter: yes · esc: no"
+            yield Static(self.question, markup=False, id="confirm-question")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui_nn.commands import FIELD_KEYS, LAB_ACTIONS
+from tui_nn.commands import FIELD_KEYS, LAB_ACTIONS, LONG_RUN_STEPS
 from tui_nn.messages import NotesWanted
 
 
@@ -31,8 +31,14 @@ NOTES = (
     "Fields apply on enter or when you leave them. A refused value keeps the run and says "
     "what is allowed under the field. Data and model changes start a new run; a "
     "learning-rate change applies to the running one, and so does a new step budget "
-    "(never below the steps done). Reset keeps the seed. The file "
+    "(never below the steps done). Reset keeps the seed, and asks first when more than "
+    f"{LONG_RUN_STEPS:,} steps would be lost. The file "
     "field takes a CSV or NPZ file instead of a synthetic set.\n\n"
+    "The status line: the loss of the last minibatch, then the evaluation on the whole "
+    "training and validation sets at the step it names. < and > set the pace, from full "
+    "speed (the default) down to 3 steps a second, so the boundary forms before your "
+    "eyes. Lines cut with ... (scenario, verdict, advice) show whole with w. "
+    "The footer lists what fits the width; this screen and ctrl+p list everything.\n\n"
     "In the views: scenarios - enter runs one, c its counter-example, x leaves it; depth "
     "profile - 1-7 pick the source; matrix form - n or space takes a step; gradient "
     "check - r checks again. esc closes each.\n\n"

@@ -1,7 +1,8 @@
 """The scenario picker: the lecture's claims, each a preset run the lab judges live.
 
 enter runs the highlighted scenario's preset, c its counter-example (one setting changed,
-so the judge should say "not observed"), x leaves the scenario and keeps the run.
+so the judge should say "not observed"), x leaves the scenario and keeps the run. Each
+scenario says which plot shows its claim and what to look at there.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine import ExperimentConfig
 from engine.config import FIELDS
-from engine.lecture.scenarios import SCENARIOS, Scenario
+from engine.lecture.scenarios import PLOT_TABS, SCENARIOS, Scenario
 from tui_nn.messages import ScenarioLeft, ScenarioStarted
 from tui_nn.screens.view import View
 
 PIECES = FIELDS["model.maxout_k"]
+SCALE = FIELDS["model.init_scale"]
 
 
 def preset_rows(config: ExperimentConfig) -> list[tuple[str, str]]:
@@ -36,6 +38,8 @@ def preset_rows(config: ExperimentConfig) -> list[tuple[str, str]]:
     else:
         model = "no hidden layer: one neuron"
     model += f", {m.init} init"
+    if SCALE.when(config):  # an init drawn at init_scale (normal, uniform, constant)
+        model += f" (scale {m.init_scale:g})"
     if m.loss != "auto":
         model += f", {m.loss}"
     return [
@@ -55,10 +59,14 @@ def details(scenario: Scenario) -> Group:
     grid.add_row("judged", f"observed when the claim {judged}")
     if scenario.counterexample:
         grid.add_row("c runs", f"{scenario.counterexample}: the judge should say not observed")
+    look = Text(f"look at (plot {scenario.plot}, {PLOT_TABS[scenario.plot - 1]}): ", "italic")
+    look.append(scenario.look_at, style="not italic")
     return Group(
         Text(scenario.title, style="bold"),
         Text(""),
         Text(scenario.claim),
+        Text(""),
+        look,
         Text(""),
         grid,
     )
@@ -85,7 +93,7 @@ class ScenarioScreen(View):
             )
             options.border_title = "Lecture scenarios"
             yield options
-            with Vertical(id="scenario-side"):
+            with VerticalScroll(id="scenario-side"):  # a long claim scrolls at 80x24
                 yield Static("", markup=False, id="scenario-details")
                 yield Static("", markup=False, id="scenario-current")
         yield Footer(compact=True)

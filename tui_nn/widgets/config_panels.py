@@ -1,10 +1,14 @@
-"""The Data, Model and Optimizer panels.
+"""The Data, Model and Optimizer panels, and the config column that holds them.
 
 Each panel is a table of `FieldSpec`s: a field names its config section and key,
 how its text parses, and when it is relevant (the leaky slope only for leaky
 ReLU, ...). A submitted field posts `FieldEdited`; the app validates it with
 `config.with_changes(...)` and shows the engine's ConfigError text next to the
 field when it is refused, so the message always says what is allowed.
+
+Below 100 columns the column shows one panel at a time under a tab line that names all
+three (lab.tcss), so the Optimizer, where the learning rate lives, is never out of
+sight; tab and shift+tab go through every field of every panel (`ConfigColumn.step`).
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from textual import on
+from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
 from engine import ExperimentConfig
@@ -141,8 +148,9 @@ LOSS_LABELS: dict[str, str] = {
 
 
 class ModelPanel(ConfigPanel):
-    """Model fields, the notes card of the chosen activation and init under each selector,
-    and the loss, which follows the data's task."""
+    """Model fields, the notes card of the chosen activation and init under each selector
+    (no activation card without a hidden layer: one neuron has no hidden activation), the
+    loss, which follows the data's task, and the network's parameter count."""
 
     NOTES: ClassVar[dict[str, str]] = {"model.activation": "activation", "model.init": "init"}
 
@@ -151,21 +159,121 @@ class ModelPanel(ConfigPanel):
             yield Field(spec, self.config)
             kind = self.NOTES.get(spec.key)
             if kind:
-                yield NoteCard(kind, spec.value_in(self.config), id=f"{kind}-note")
-        with Horizontal(classes="field-row"):
-            yield Label("loss", classes="field-label")
-            # Held: show_loss runs on every poll with news, a query each time would add up.
-            self._loss_note = Static(self.config.model.loss, markup=False, id="loss-note")
-            yield self._loss_note
+                note = NoteCard(kind, spec.value_in(self.config), id=f"{kind}-note")
+                note.display = self._card_applies(kind, self.config)
+                yield note
+        # Held: show_loss and show_parameters run on every poll with news, a query each
+        # time would add up.
+        self._loss_note = Static(self.config.model.loss, markup=False, id="loss-note")
+        self._parameters = Static("", markup=False, id="parameter-count")
+        for label, widget in (("loss", self._loss_note), ("parameters", self._parameters)):
+            with Horizontal(classes="field-row"):
+                yield Label(label, classes="field-label")
+                yield widget
+
+    @staticmethod
+    def _card_applies(kind: str, config: ExperimentConfig) -> bool:
+        return kind != "activation" or bool(config.model.hidden)
 
     def sync(self, config: ExperimentConfig) -> None:
         super().sync(config)
-        self.query_one("#activation-note", NoteCard).show(config.model.activation)
-        self.query_one("#init-note", NoteCard).show(config.model.init)
+        for note in self.query(NoteCard):
+            note.show(config.model.activation if note.kind == "activation" else config.model.init)
+            note.display = self._card_applies(note.kind, config)
 
     def show_loss(self, loss_name: str, task: str) -> None:
         name = LOSS_LABELS.get(loss_name, loss_name)
         note = f"{name} (auto)" if self.config.model.loss == "auto" else name
-        widget = self._loss_note
-        if widget.content != note:  # called every poll: touch the screen only on a change
-            widget.update(note, layout=False)
+        self._show(self._loss_note, note)
+
+    def show_parameters(self, count: int) -> None:
+        self._show(self._parameters, f"{count:,}")
+
+    @staticmethod
+    def _show(widget: Static, text: str) -> None:
+        if widget.content != text:  # called every poll: touch the screen only on a change
+            widget.update(text, layout=False)
+
+
+# ------------------------------------------------------------------- column
+
+
+class PanelTabs(Static):
+    """One line naming the panels, the shown one reversed; a click picks one. Shown only
+    where the column holds one panel at a time."""
+
+    class Picked(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, titles: list[str]) -> None:
+        super().__init__("", markup=False, id="panel-tabs")
+        self.titles = titles
+        self._spans: list[tuple[int, int]] = []
+
+    def show(self, current: int) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        self._spans = []
+        for i, title in enumerate(self.titles):
+            start = len(text)
+            text.append(f" {title} ", style="reverse bold" if i == current else "")
+            self._spans.append((start, len(text)))
+        self.update(text)
+
+    def on_click(self, event: events.Click) -> None:
+        for i, (start, end) in enumerate(self._spans):
+            if start <= event.x < end:
+                self.post_message(self.Picked(i))
+
+
+class ConfigColumn(VerticalScroll, can_focus=False):
+    """The panels, with their tab line; the panel of a field that gets focus is shown."""
+
+    def __init__(self, *panels: ConfigPanel, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.panels = panels
+        self.tabs = PanelTabs([str(panel.border_title) for panel in panels])
+        self.current = 0
+
+    def compose(self) -> ComposeResult:
+        yield self.tabs
+        yield from self.panels
+
+    def on_mount(self) -> None:
+        self.show_panel(0)
+
+    def show_panel(self, index: int) -> None:
+        self.current = index
+        for i, panel in enumerate(self.panels):
+            panel.set_class(i == index, "-current")
+        self.tabs.show(index)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        for i, panel in enumerate(self.panels):
+            if panel in event.widget.ancestors:
+                if i != self.current:
+                    self.show_panel(i)
+                return
+
+    @on(PanelTabs.Picked)
+    def _picked(self, event: PanelTabs.Picked) -> None:
+        event.stop()
+        self.show_panel(event.index)
+
+    def controls(self) -> list[Widget]:
+        """Every relevant field's control, panel by panel, in order."""
+        return [f.control for panel in self.panels for f in panel.query(Field) if f.display]
+
+    def step(self, focused: Widget | None, by: int) -> Widget | None:
+        """The control `by` places after the one that holds `focused` (a choice list's
+        open menu is inside its control), around the end; the first or the last when
+        nothing of the column has focus."""
+        controls = self.controls()
+        holders = [focused, *focused.ancestors] if focused is not None else []
+        held = [i for i, control in enumerate(controls) if control in holders]
+        if held:
+            return controls[(held[0] + by) % len(controls)]
+        if not controls:
+            return None
+        return controls[0] if by > 0 else controls[-1]

@@ -1,5 +1,6 @@
 """What the lab reads off the run, above the status line: the scenario's claim with its
-live verdict, and the advisor's messages (warnings first), each with its number.
+live verdict and what to look at, and the advisor's messages (warnings first), each with
+its number. Each line is cut to the width (lab.tcss) until w expands them all.
 
 Both come from the polled snapshot (the runner judges and advises at most twice a second
 on its own thread); these widgets only format text. Plain text, no markup: messages hold
@@ -52,9 +53,20 @@ def verdict_text(snap: Snapshot) -> Text:
     return text
 
 
+def look_text(snap: Snapshot) -> Text:
+    """What to look at to see the claim (on the plot the lab switched to)."""
+    scenario = snap.scenario
+    if scenario is None or not scenario.look_at:
+        return Text()
+    text = Text("look at: ", style="italic")
+    text.append(scenario.look_at)
+    return text
+
+
 def advice_text(snap: Snapshot) -> Text:
-    """One line per advice, warnings first (each cut to the width); a quiet line when
-    there is none."""
+    """One line per advice, warnings first (each cut to the width), numbered when there
+    are several (the narrow screen shows the first line only); a quiet line when there is
+    none."""
     text = Text()
     if not snap.advice:
         if snap.step == 0:
@@ -67,12 +79,15 @@ def advice_text(snap: Snapshot) -> Text:
             text.append("\n")
         warning = advice.level == WARNING
         text.append("warning " if warning else "note    ", style="bold" if warning else "dim")
+        if len(snap.advice) > 1:
+            text.append(f"{i + 1}/{len(snap.advice)} ", style="bold" if warning else "dim")
         text.append(advice.message)
     return text
 
 
 class ScenarioLine(Vertical):
-    """The running scenario's claim (one line) and verdict; hidden without a scenario."""
+    """The running scenario's claim, its verdict and what to look at; hidden without a
+    scenario."""
 
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -82,6 +97,7 @@ class ScenarioLine(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", markup=False, id="verdict-claim")
         yield Static("", markup=False, id="verdict-status")
+        yield Static("", markup=False, id="verdict-look")
 
     def refresh_from(self, snap: Snapshot) -> None:
         key = (snap.scenario, snap.counterexample, snap.verdict)
@@ -91,6 +107,10 @@ class ScenarioLine(Vertical):
         self.display = snap.scenario is not None
         self.query_one("#verdict-claim", Static).update(claim_text(snap))
         self.query_one("#verdict-status", Static).update(verdict_text(snap))
+        look = self.query_one("#verdict-look", Static)
+        text = look_text(snap)
+        look.update(text)
+        look.display = bool(text)
 
 
 class AdviceLine(Static):

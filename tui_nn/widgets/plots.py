@@ -1,4 +1,5 @@
-"""The plots panel: one plot visible at a time, chosen by number (keys 1-5).
+"""The plots panel: one plot visible at a time, chosen by number (keys 1-5), with a
+smoothing and a zoom that every plot follows (`cycle_smoothing`, `cycle_zoom`).
 
 Redraw cost must not grow with the run: the series are reduced to the plot's width
 (tui_nn.charts), and only the visible plot is redrawn, only when its data changed,
@@ -18,9 +19,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Static
-from textual_plotext import PlotextPlot
 
-from tui_nn.charts import PLOTS, EvalCache, PlotInput, PlotSpec
+from tui_nn.charts import PLOTS, EvalCache, PlotInput, PlotSpec, View, new_plot, render
 
 MIN_INTERVAL = 0.5  # seconds between redraws while training: twice a second, like the boundary
 
@@ -58,6 +58,10 @@ class PlotsPanel(Vertical):
     PlotsPanel > ContentSwitcher {
         height: 1fr;
     }
+    PlotsPanel .chart {
+        height: 1fr;
+        width: 1fr;
+    }
     """
 
     def __init__(
@@ -75,6 +79,8 @@ class PlotsPanel(Vertical):
         self._active = 0
         self._snapshot: Any = None
         self._evals = EvalCache()
+        self._view = View()
+        self._plots = {spec.key: new_plot() for spec in PLOTS}  # plotext's figures, a tab each
         # What each plot was last drawn from; equal keys mean nothing to redraw.
         self._drawn: dict[str, tuple[Any, ...]] = {}
         self._drawn_at = -min_interval
@@ -86,7 +92,7 @@ class PlotsPanel(Vertical):
         yield PlotTabs()
         with ContentSwitcher(initial=_plot_id(PLOTS[0])):
             for spec in PLOTS:
-                yield PlotextPlot(id=_plot_id(spec))
+                yield Static(id=_plot_id(spec), classes="chart")
 
     def on_mount(self) -> None:
         self.query_one(PlotTabs).show(self._active)
@@ -108,6 +114,21 @@ class PlotsPanel(Vertical):
         self.query_one(ContentSwitcher).current = _plot_id(PLOTS[self._active])
         self.query_one(PlotTabs).show(self._active)
         # Draw now, not at the next poll: the key press should show at once.
+        self._redraw_visible()
+
+    @property
+    def view(self) -> View:
+        """The smoothing and zoom every plot is drawn with."""
+        return self._view
+
+    def cycle_smoothing(self) -> None:
+        """EMA off -> 0.6 -> 0.9 -> 0.99 -> off; the plot's title says which."""
+        self._view = self._view.next_smoothing()
+        self._redraw_visible()
+
+    def cycle_zoom(self) -> None:
+        """Whole run -> its first tenth -> its last tenth -> whole run; the title says which."""
+        self._view = self._view.next_zoom()
         self._redraw_visible()
 
     def refresh_from(self, snapshot: Any) -> None:
@@ -141,14 +162,24 @@ class PlotsPanel(Vertical):
         size = self.query_one(ContentSwitcher).content_size  # the same for every plot
         if size.width < 8 or size.height < 4:
             return
-        key = (snapshot.run_id, snapshot.step, len(snapshot.evals), size, self.app.no_color)
+        color = not self.app.no_color
+        key = (
+            snapshot.run_id,
+            snapshot.step,
+            len(snapshot.evals),
+            len(snapshot.marks),
+            size,
+            color,
+            self._view,
+        )
         if self._drawn.get(spec.key) == key:
             return
         evals = self._evals.update(snapshot.evals, snapshot.run_id)
-        data = PlotInput.from_snapshot(snapshot, evals)
-        plot = self.query_one(f"#{_plot_id(spec)}", PlotextPlot)
-        spec.draw(plot.plt, data, size.width, size.height, not self.app.no_color)
-        plot.refresh()
+        data = PlotInput.from_snapshot(snapshot, evals, self._view)
+        plt = self._plots[spec.key]
+        figure = spec.draw(plt, data, size.width, size.height, color)
+        chart = self.query_one(f"#{_plot_id(spec)}", Static)
+        chart.update(render(plt, figure, size.width), layout=False)  # its size is the panel's
         self._drawn[spec.key] = key
         self._drawn_at = self._clock()
         self._drawn_run = snapshot.run_id
