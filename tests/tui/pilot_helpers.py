@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from engine import ExperimentConfig
 
@@ -18,3 +19,14 @@ async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 10.0
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await pilot.pause(0.02)
+
+
+def looked_at_the_end(snap: Any) -> bool:
+    """The runner looks (judge, advisor, boundary) after a run's last step, off the training
+    lock: true once that look describes the final step and the claim was observed."""
+    return (
+        snap.verdict is not None
+        and snap.verdict.status == "observed"
+        and snap.boundary is not None
+        and snap.boundary.step == snap.step
+    )

@@ -10,7 +10,7 @@ import itertools
 from typing import Any
 
 import pytest
-from pilot_helpers import CONFIG, wait_until
+from pilot_helpers import CONFIG, looked_at_the_end, wait_until
 from rich.console import Console
 from textual.screen import Screen
 from textual.widget import Widget
@@ -205,7 +205,7 @@ async def test_w_expands_the_cut_verdict_and_advice_and_cuts_them_again() -> Non
     async with app.run_test(size=NARROW) as pilot:
         app.start_scenario(SCENARIOS["zero_init"])
         await wait_until(pilot, lambda: app.runner.state == "done", timeout=30)
-        await wait_until(pilot, lambda: app.runner.snapshot().verdict is not None)
+        await wait_until(pilot, lambda: looked_at_the_end(app.runner.snapshot()))
         app.poll()
         await pilot.pause()
         verdict = app.query_one("#verdict-status")

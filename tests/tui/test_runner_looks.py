@@ -3,8 +3,6 @@ under the training lock, and never a wait for a step."""
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 
@@ -198,16 +196,6 @@ def test_a_snapshot_never_waits_for_a_step(runner) -> None:
         assert seen == [("running", 5, 5)]
     finally:
         release.set()
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice is Linux's")
-def test_the_worker_yields_the_cpu_to_the_ui(runner) -> None:
-    r = runner()
-    r.start()
-    wait_until(lambda: r.snapshot().step > 5)
-    ui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    worker = os.getpriority(os.PRIO_PROCESS, r._thread.native_id)
-    assert worker == min(19, ui + runner_module.WORKER_NICE)
 
 
 # ------------------------------------------------------------- what a look draws

@@ -23,11 +23,8 @@ training speed, and the UI only needs a handful of frames a second anyway.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-import os
-import sys
 import threading
 import time
 from collections import deque
@@ -80,12 +77,6 @@ HISTORY_INTERVAL = 0.5
 # looks' periods: the looks between steps (a 4096-wide net's takes 3 s every 15 s) are part
 # of the run's time, so the rate is the run's, not the rate between two looks.
 RATE_WINDOW = 5.0
-
-# The worker's CPU priority below the UI's, in nice steps. On 2 cores shared with BLAS's
-# threads, a key waited up to 150 ms for the CPU behind a 1024-wide net's training (p95
-# 70-150 ms); at nice +10 the p95 is 52-66 ms, and the steps/s are the same (ui_bench
-# (1), (8)): the UI takes little CPU, but it must get it at once.
-WORKER_NICE = 10
 
 BOUNDARY_SIZE = (64, 48)  # grid width, height; the widget samples it to its own size
 CURVE_POINTS = 256  # inputs of a 1-D regression's fitted curve
@@ -652,7 +643,6 @@ class Runner:
     def _loop(self) -> None:
         """The worker: step while running (at the set pace), look when due, sleep on the
         condition otherwise."""
-        _lower_priority()
         while True:
             with self._pub:
                 todo = self._wait_pub()
@@ -798,17 +788,6 @@ class Runner:
             advice=self._advice,
             _reader=reader if history is not None else None,
         )
-
-
-def _lower_priority() -> None:
-    """Give the calling thread WORKER_NICE more niceness. Linux only: a thread has its
-    own nice value there, while elsewhere the call would change the whole process's."""
-    if not sys.platform.startswith("linux"):
-        return
-    tid = threading.get_native_id()
-    with contextlib.suppress(OSError):  # a sandbox may refuse it: then the UI shares
-        nice = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, nice + WORKER_NICE))
 
 
 def _build(config: ExperimentConfig) -> Trainer:
