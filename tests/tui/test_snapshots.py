@@ -89,6 +89,12 @@ def test_scenario_verdict(snap_compare) -> None:
         await _wait_for(pilot, lambda: pilot.app.runner.state == "done")
         await _wait_for(pilot, lambda: looked_at_the_end(pilot.app.runner.snapshot()))
         pilot.app.poll()
+        # The boundary widget rebuilds at most twice a second: wait for the final grid.
+        from tui_nn.widgets.boundary import DecisionBoundary
+
+        widget = pilot.app.query_one(DecisionBoundary)
+        step = pilot.app.runner.snapshot().step
+        await _wait_for(pilot, lambda: widget.boundary is not None and widget.boundary.step == step)
 
     assert snap_compare(LabApp(), terminal_size=(80, 24), run_before=run_scenario)
 
