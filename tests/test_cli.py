@@ -97,10 +97,18 @@ def test_config_opens_the_lab_on_it(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert seen[0].model.activation == "sigmoid" and seen[0].training.seed == 3
 
 
-# The options of today's command line: their names do not change.
+# The options of the command line: their names do not change (new ones are added here).
 FLAGS = [
     *("--dataset", "--classes", "--noise", "--samples", "--train-fraction", "--standardize"),
-    *("--data", "--target", "--hidden", "--activation", "--leaky-slope", "--elu-alpha"),
+    *(
+        "--data-seed",
+        "--data",
+        "--target",
+        "--hidden",
+        "--activation",
+        "--leaky-slope",
+        "--elu-alpha",
+    ),
     *("--maxout-k", "--init", "--init-scale", "--bias-init", "--bias-value", "--loss"),
     *("--optimizer", "--lr", "--momentum", "--beta1", "--beta2", "--rho", "--eps"),
     *("--weight-decay", "--clip-norm", "--schedule", "--step-size", "--gamma", "--decay-steps"),

@@ -79,6 +79,13 @@ class DataConfig:
         "scale each input to mean 0 and std 1, measured on the training split",
         flag="--standardize",
     )
+    seed: int = setting(
+        0,
+        "seeds the synthetic set and the train/validation split (training.seed: the "
+        "weights and the minibatch order), so runs of other seeds see the same data",
+        rule=Whole(0, 2**63 - 1),
+        flag="--data-seed",
+    )
     path: str = setting(
         "",
         "a CSV or NPZ file to train on; empty: the synthetic set",
@@ -283,7 +290,7 @@ class TrainingConfig:
     )
     seed: int = setting(
         0,
-        "seeds the data, the initial weights and the minibatch order",
+        "seeds the initial weights and the minibatch order (data.seed: the data)",
         rule=Whole(0, 2**63 - 1),
         flag="--seed",
         label="seed",

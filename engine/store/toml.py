@@ -32,7 +32,7 @@ def config_from_toml(text: str, source: str = "config") -> ExperimentConfig:
         # The message already says "(at line L, column C)".
         raise ConfigError(source, f"not valid TOML: {error}") from None
     try:
-        return _cosine_horizon(raw, ExperimentConfig.from_dict(raw))
+        return _data_seed(raw, _cosine_horizon(raw, ExperimentConfig.from_dict(raw)))
     except ConfigError as error:
         raise ConfigError(f"{source}: {error.field}", error.reason) from None
 
@@ -43,6 +43,14 @@ def _cosine_horizon(raw: dict[str, Any], config: ExperimentConfig) -> Experiment
     if config.optimizer.schedule != "cosine" or "decay_steps" in raw.get("optimizer", {}):
         return config
     return config.with_changes(optimizer={"decay_steps": config.training.steps})
+
+
+def _data_seed(raw: dict[str, Any], config: ExperimentConfig) -> ExperimentConfig:
+    """training.seed drew the data too before data.seed existed: a file without data.seed
+    keeps the data it had, so an old run resumes on the same samples."""
+    if "seed" in raw.get("data", {}):
+        return config
+    return config.with_changes(data={"seed": config.training.seed})
 
 
 def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:

@@ -95,8 +95,10 @@ class Trainer:
         config.validate()
         self.config = config
         self.dtype = np.dtype(config.training.dtype)
-        seeds = np.random.SeedSequence(config.training.seed).spawn(3)
-        data_seed, self._init_seed, batch_seed = seeds
+        # Each seed spawns three streams (data, weights, batches), as one seed did before
+        # data.seed existed: with data.seed == training.seed a run is what it was.
+        data_seed = np.random.SeedSequence(config.data.seed).spawn(3)[0]
+        _, self._init_seed, batch_seed = np.random.SeedSequence(config.training.seed).spawn(3)
         self.dataset = dataset or make_dataset(config.data, np.random.default_rng(data_seed))
         d = self.dataset
         # A file's task, classes, size and width are known only now: check what depends on

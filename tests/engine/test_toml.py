@@ -162,3 +162,11 @@ def test_a_cosine_file_without_decay_steps_keeps_its_horizon(
     resumed = config.with_changes(training={"steps": 4000})  # as --resume --steps 4000 does
     assert resumed.optimizer.decay_steps == decay_steps
     assert load_config(path) == config_from_toml(config_to_toml(config))  # and it is saved
+
+
+def test_a_file_without_data_seed_keeps_its_data() -> None:
+    """Before data.seed, training.seed drew the data: an old file keeps the data it had."""
+    old = config_from_toml("[training]\nseed = 5\n")
+    assert old.data.seed == 5
+    new = config_from_toml("[data]\nseed = 0\n[training]\nseed = 5\n")
+    assert new.data.seed == 0
