@@ -197,6 +197,23 @@ async def test_the_footer_keeps_the_run_keys_at_40_and_shows_the_lecture_views_a
             assert label in row
 
 
+@pytest.mark.parametrize("key", ["s", "d", "g", "m", "i"])
+async def test_each_view_reads_whole_keys_at_40_columns(key: str) -> None:
+    """A lecture view's footer keeps whole keys and its frame cuts no hint at 40 columns."""
+    app = LabApp(CONFIG)
+    async with app.run_test(size=(40, 24)) as pilot:
+        await pilot.press(key)
+        await wait_until(pilot, lambda: app.screen is not app.lab_screen)
+        footer = app.screen.query_one(LabFooter)
+        await wait_until(pilot, lambda: any(k.display for k in footer.children))
+        rows = screen_rows(app, app.screen)
+        keys = [k for k in footer.children if k.display]
+        expected = " ".join(str(k.render()).strip() for k in keys)
+        assert " ".join(rows[footer.region.y].split()) == " ".join(expected.split())
+        assert all(k.region.right <= 40 for k in keys)
+        assert not any("…" in row for row in rows[footer.region.y - 1 : footer.region.y + 1])
+
+
 # ------------------------------------------------------------------ cut lines
 
 
@@ -357,3 +374,11 @@ async def test_c_at_80x24_puts_the_boundary_beside_the_plots() -> None:
         plots, boundary = app.query_one(PlotsPanel).region, app.query_one("#boundary").region
         assert plots.x == 0 and boundary.x >= plots.right and plots.y == boundary.y
         assert boundary.height >= 15
+
+
+def test_a_slow_rate_keeps_its_decimal() -> None:
+    """A big net's 3.4 steps/s is not shown as 3; a fast rate stays a whole number."""
+    snap = LabApp(CONFIG).runner.snapshot()
+    running = dataclasses.replace(snap, state="running")
+    assert "3.4 steps/s" in status_parts(dataclasses.replace(running, steps_per_sec=3.42))
+    assert "1,234 steps/s" in status_parts(dataclasses.replace(running, steps_per_sec=1234.4))

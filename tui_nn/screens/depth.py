@@ -25,7 +25,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Label, Select, Static
+from textual.widgets import Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from engine import ExperimentConfig, ModelConfig, Trainer
@@ -38,6 +38,7 @@ from engine.lecture.profiles import (
     run_profile,
 )
 from engine.lecture.scenarios import NOT_OBSERVED, OBSERVED, Verdict
+from tui_nn.commands import LabFooter
 from tui_nn.core.fields import MODEL_FIELDS, FieldSpec
 from tui_nn.core.runner import RunReader, Snapshot
 from tui_nn.messages import FieldEdited
@@ -207,7 +208,6 @@ class DepthScreen(View):
         config = self.run.config
         with Vertical(id="depth-body") as body:
             body.border_title = "Depth profile at initialization (no training)"
-            body.border_subtitle = "1-7 source · tab: fields · esc closes"
             with Horizontal(classes="depth-row"):
                 yield Label("source", classes="field-label")
                 yield ChoiceSelect(
@@ -224,7 +224,7 @@ class DepthScreen(View):
                 yield ChoiceSelect.for_spec(INIT, config, "depth-init")
             with VerticalScroll(id="depth-scroll"):
                 yield Static("computing...", markup=False, id="depth-table")
-        yield Footer(compact=True)
+        yield LabFooter()
 
     def on_mount(self) -> None:
         self._config = self.run.config

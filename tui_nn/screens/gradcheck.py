@@ -17,11 +17,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from engine import Trainer
 from engine.nn.gradcheck import GOOD, KINK_OK, WRONG, CheckRow, gradcheck
+from tui_nn.commands import LabFooter
 from tui_nn.core.runner import RunReader
 from tui_nn.screens.view import View
 
@@ -134,11 +135,10 @@ class GradcheckScreen(View):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="grad-body") as body:
             body.border_title = "Gradient check"
-            body.border_subtitle = "r: check again · esc closes"
             yield Static("", markup=False, id="grad-summary")
             yield Static("", id="grad-table")
             yield Static(LEGEND, markup=False, id="grad-legend")
-        yield Footer(compact=True)
+        yield LabFooter()
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()

@@ -27,9 +27,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from engine import Trainer
+from tui_nn.commands import LabFooter
 from tui_nn.core.runner import RunReader, Snapshot
 from tui_nn.messages import StepWanted
 from tui_nn.screens.view import View
@@ -347,9 +348,8 @@ class MatrixScreen(View):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="matrix-body") as body:
             body.border_title = "Matrix form"
-            body.border_subtitle = "n/space: one step · esc closes"
             yield Static("", markup=False, id="matrix-text")
-        yield Footer(compact=True)
+        yield LabFooter()
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
@@ -372,10 +372,6 @@ class MatrixScreen(View):
         self.form = self.run.read(read_form)
         self.page = min(self.page, self.form.pages - 1)
         self.refresh_bindings()
-        paged = self.form.small and self.form.pages > 1
-        self.query_one("#matrix-body").border_subtitle = (
-            "n/space: one step · " + ("] [ units · " if paged else "") + "esc closes"
-        )
         self._show()
 
     def _text_width(self) -> int:

@@ -12,9 +12,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from engine.lecture.notes import all_cards
+from tui_nn.commands import LabFooter
 from tui_nn.screens.view import View
 from tui_nn.widgets.notes import card_text
 
@@ -38,7 +39,6 @@ class NotesScreen(View):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="notes-body") as body:
             body.border_title = "Lecture notes"
-            body.border_subtitle = "up/down, pgup/pgdn scroll · esc closes"
             section = ""
             for key, card in all_cards().items():
                 kind = key.split(":", 1)[0]
@@ -54,7 +54,7 @@ class NotesScreen(View):
                     text.append("\n(in use in the lab)", style="italic")
                     classes += " -current"
                 yield Static(text, classes=classes)
-        yield Footer(compact=True)
+        yield LabFooter()
 
     def on_mount(self) -> None:
         body = self.query_one(VerticalScroll)

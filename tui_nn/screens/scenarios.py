@@ -15,12 +15,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine import ExperimentConfig
 from engine.config import FIELDS
 from engine.lecture.scenarios import PLOT_TABS, SCENARIOS, Scenario
+from tui_nn.commands import LabFooter
 from tui_nn.messages import ScenarioLeft, ScenarioStarted
 from tui_nn.screens.view import View
 
@@ -96,7 +97,7 @@ class ScenarioScreen(View):
             with VerticalScroll(id="scenario-side"):  # a long claim scrolls at 80x24
                 yield Static("", markup=False, id="scenario-details")
                 yield Static("", markup=False, id="scenario-current")
-        yield Footer(compact=True)
+        yield LabFooter()
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
