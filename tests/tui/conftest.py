@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Iterator
 
 import pytest
+from runner_helpers import SMALL
+
+from engine import ExperimentConfig
+from tui_nn.core.runner import Runner
 
 
 async def _ui_thread_idle(min_sleep: float = 0.01, max_sleep: float = 1.0) -> None:
@@ -39,3 +44,17 @@ def _truecolor(monkeypatch: pytest.MonkeyPatch) -> None:
     system from TERM and COLORTERM, so a snapshot would depend on the terminal it ran under.
     Tests of 16- and 256-colour output set their own console."""
     monkeypatch.setattr("textual.constants.COLOR_SYSTEM", "truecolor")
+
+
+@pytest.fixture
+def runner() -> Iterator[Callable[..., Runner]]:
+    """Runners the test makes (of SMALL unless given a config), closed after it."""
+    made: list[Runner] = []
+
+    def make(config: ExperimentConfig = SMALL) -> Runner:
+        made.append(Runner(config))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()

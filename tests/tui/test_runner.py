@@ -7,20 +7,10 @@ import time
 
 import numpy as np
 import pytest
+from runner_helpers import LONG, SMALL, wait_until
 
-from engine import ConfigError, ExperimentConfig
+from engine import ConfigError
 from tui_nn.core.runner import Runner
-
-LONG = ExperimentConfig().with_changes(training={"steps": 10**9})
-SMALL = LONG.with_changes(data={"n_samples": 120}, model={"hidden": [8]})
-
-
-def wait_until(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 def weights(runner: Runner) -> dict[str, np.ndarray]:
@@ -29,19 +19,6 @@ def weights(runner: Runner) -> dict[str, np.ndarray]:
 
 def runner_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "tui-nn-runner"]
-
-
-@pytest.fixture
-def runner():
-    made: list[Runner] = []
-
-    def make(config: ExperimentConfig = SMALL) -> Runner:
-        made.append(Runner(config))
-        return made[-1]
-
-    yield make
-    for r in made:
-        r.close()
 
 
 def test_idle_snapshot_has_chance_loss_and_a_boundary(runner) -> None:

@@ -4,39 +4,15 @@ under the training lock, and never a wait for a step."""
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
-import pytest
+from runner_helpers import SMALL, wait_until
 
 import tui_nn.core.runner as runner_module
-from engine import ExperimentConfig, Trainer
+from engine import Trainer
 from tui_nn.core.runner import Runner
 
-LONG = ExperimentConfig().with_changes(training={"steps": 10**9})
-SMALL = LONG.with_changes(data={"n_samples": 120}, model={"hidden": [8]})
 WORKER = "tui-nn-runner"
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-@pytest.fixture
-def runner():
-    made: list[Runner] = []
-
-    def make(config: ExperimentConfig = SMALL) -> Runner:
-        made.append(Runner(config))
-        return made[-1]
-
-    yield make
-    for r in made:
-        r.close()
 
 
 def fresh(r: Runner) -> bool:

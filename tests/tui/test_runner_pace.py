@@ -6,38 +6,13 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 import types
 
 import pytest
+from runner_helpers import SMALL, wait_until
 
 import tui_nn.core.runner as runner_module
-from engine import ExperimentConfig
 from tui_nn.core.runner import Mark, Runner
-
-LONG = ExperimentConfig().with_changes(training={"steps": 10**9})
-SMALL = LONG.with_changes(data={"n_samples": 120}, model={"hidden": [8]})
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-@pytest.fixture
-def runner():
-    made: list[Runner] = []
-
-    def make(config: ExperimentConfig = SMALL) -> Runner:
-        made.append(Runner(config))
-        return made[-1]
-
-    yield make
-    for r in made:
-        r.close()
 
 
 @pytest.fixture
