@@ -6,7 +6,7 @@
 
 Cheap enough to call at 1-2 Hz from a UI: it reads the last rows of the history, the
 latest evaluation and, for symmetry, the hidden weights once; no forward pass. Its numbers
-are engine.lecture.thresholds', read by engine.lecture.readings.
+are engine.thresholds', read by engine.lecture.readings.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from engine.lecture.readings import (
     update_ratio,
     worst,
 )
-from engine.lecture.thresholds import (
+from engine.thresholds import (
     CHANCE_HIGH,
     CHANCE_LOW,
     DEAD,

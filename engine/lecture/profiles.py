@@ -24,7 +24,7 @@ import numpy as np
 from engine.config import ModelConfig
 from engine.lecture.readings import depth_factor, shares
 from engine.lecture.scenarios import NOT_OBSERVED, OBSERVED, Verdict
-from engine.lecture.thresholds import COLLAPSED, COLLAPSES, HOLDS, MOST, UNSATURATED
+from engine.thresholds import COLLAPSED, COLLAPSES, HOLDS, MOST, UNSATURATED
 from engine.nn.network import MLP
 from engine.registry import Registry
 from engine.train.build import build_network

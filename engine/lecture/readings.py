@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from engine.lecture.thresholds import WINDOW
+from engine.thresholds import WINDOW
 from engine.nn.network import MLP
 from engine.train.records import EvalRecord
 from engine.train.trainer import Trainer

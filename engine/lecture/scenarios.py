@@ -41,7 +41,7 @@ from engine.lecture.readings import (
     update_ratio,
     worst,
 )
-from engine.lecture.thresholds import (
+from engine.thresholds import (
     COLLAPSES,
     DEAD,
     DOUBLES,

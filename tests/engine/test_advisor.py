@@ -12,7 +12,7 @@ import pytest
 from engine import ExperimentConfig, Trainer
 from engine.lecture.advisor import INFO, WARNING, Advice, advise
 from engine.lecture.scenarios import SCENARIOS
-from engine.lecture.thresholds import CHANCE_HIGH, CHANCE_LOW, DEAD, UPDATE_HIGH, UPDATE_LOW
+from engine.thresholds import CHANCE_HIGH, CHANCE_LOW, DEAD, UPDATE_HIGH, UPDATE_LOW
 from engine.train.history import History
 
 

@@ -23,7 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"train", "config", "nn", "data"},
     "lecture": {"train", "config", "nn", "data"},
 }
-BASE = {"errors", "registry"}  # imported by any layer; they import no engine module
+BASE = {"errors", "registry", "thresholds"}  # imported by any layer; they import no engine module
 FORBIDDEN = ("textual", "plotext", "textual_plotext", "tui_nn", "rich", "torch")
 
 

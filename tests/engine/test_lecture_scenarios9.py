@@ -17,7 +17,7 @@ from engine.lecture.scenarios import (
     UNITS,
     run_scenario,
 )
-from engine.lecture.thresholds import MOST, NEAR_ZERO, UNSATURATED
+from engine.thresholds import MOST, NEAR_ZERO, UNSATURATED
 
 
 @pytest.mark.parametrize("name", SCENARIOS)

@@ -26,7 +26,7 @@ from engine.lecture.scenarios import (
     judge,
     run_scenario,
 )
-from engine.lecture.thresholds import DEAD
+from engine.thresholds import DEAD
 from engine.train.build import build_network
 from engine.train.diagnostics import dead_units
 from tui_nn.cli import scenarios as scenarios_cli
