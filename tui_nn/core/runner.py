@@ -723,12 +723,12 @@ class Runner:
             assert history is not None  # published with every run
             view, theta = _copy_run(self._trainer, history, evals)
         start = time.perf_counter()
-        view.network = _network_over(view.network, theta)
+        view.network = network_over(view.network, theta)
         # The grid last: its forward leaves the copy's caches grid-sized, and the judge's
         # float64 copy of the network would copy them too.
         verdict = _verdict(scenario, view)
         advice = _advice(view)
-        boundary = _boundary(view, self._stop)
+        boundary = boundary_of(view, self._stop)
         cost = time.perf_counter() - start
         with self._pub:
             every = max(BOUNDARY_INTERVAL, cost / LOOK_SHARE)
@@ -781,7 +781,7 @@ class Runner:
             config=trainer.config,
             marks=self._marks,
             boundary=self._boundary,
-            boundary_kind=_boundary_kind(trainer),
+            boundary_kind=boundary_kind(trainer),
             scenario=self._scenario,
             counterexample=self._counterexample,
             verdict=self._verdict,
@@ -820,7 +820,7 @@ def _copy_run(
 ) -> tuple[Trainer, Array]:
     """The run at one moment, for readers outside the lock: the trainer's fields with
     copies of what a step changes (the history, the evaluations, and the weights, given
-    apart: _network_over puts them in a network of the copy's own, without the lock).
+    apart: network_over puts them in a network of the copy's own, without the lock).
     The judge, the advisor and the grid read only those and what no step changes (the
     data, the config, the loss), so the live run trains on meanwhile. The training lock
     is held: this costs a copy of the weights (10 ms for 33M parameters) and of the
@@ -831,7 +831,7 @@ def _copy_run(
     return view, trainer.network.theta.copy()
 
 
-def _network_over(network: MLP, theta: Array) -> MLP:
+def network_over(network: MLP, theta: Array) -> MLP:
     """A network of the same layers over its own flat vector, set to `theta`. Built
     from the live network, whose values may be changing meanwhile: they are replaced.
     New layer objects, so a forward on the copy rebinds only the copy's caches."""
@@ -840,16 +840,16 @@ def _network_over(network: MLP, theta: Array) -> MLP:
     return own
 
 
-def _boundary_kind(trainer: Trainer) -> str | None:
+def boundary_kind(trainer: Trainer) -> str | None:
     return BOUNDARY_KINDS.get((trainer.dataset.task, trainer.dataset.n_features))
 
 
-def _boundary(view: Trainer, stop: threading.Event) -> Boundary | None:
+def boundary_of(view: Trainer, stop: threading.Event | None = None) -> Boundary | None:
     """The network's prediction over the data's span; None for data with no picture, a
     prediction that is not finite (a diverged net: the last good one stays), or when
     `stop` is set meanwhile."""
     data = view.dataset
-    kind = _boundary_kind(view)
+    kind = boundary_kind(view)
     if kind is None:
         return None
     X = np.concatenate([data.X_train, data.X_val])
@@ -866,7 +866,9 @@ def _boundary(view: Trainer, stop: threading.Event) -> Boundary | None:
         inputs, shape = np.column_stack([gx.ravel(), gy.ravel()]), (height, width, -1)
     parts = []
     for i in range(0, len(inputs), GRID_CHUNK):
-        if stop.is_set():  # closing: a big net's grid must not hold the exit up
+        if (
+            stop is not None and stop.is_set()
+        ):  # closing: a big net's grid must not hold the exit up
             return None
         try:
             parts.append(view.predict(inputs[i : i + GRID_CHUNK]))

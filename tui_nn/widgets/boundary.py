@@ -507,7 +507,7 @@ def paint_values(boundary: Any, view: View, palette: Palette, bg: RGB, show_val:
     return _paint(under, view, boundary, colors, show_val)
 
 
-def _ramp(t: Array, chars: str) -> Array:
+def ramp(t: Array, chars: str) -> Array:
     """-1..1 -> one of `chars`, low to high."""
     index = np.rint((t + 1.0) / 2.0 * (len(chars) - 1)).astype(int)
     return np.array(list(chars))[index]
@@ -517,10 +517,10 @@ def mono_values(boundary: Any, view: View, show_val: bool) -> Characters:
     lo, hi = _value_range(boundary)
     probs, covered = sample(boundary, view)
     pic = _blank(view)
-    pic.chars[:] = np.where(covered, _ramp(scaled(probs[..., 0], lo, hi), MONO_RAMP), " ")
+    pic.chars[:] = np.where(covered, ramp(scaled(probs[..., 0], lo, hi), MONO_RAMP), " ")
     for points, labels, style in _point_sets(boundary, show_val):
         t = scaled(_labels(labels).astype(np.float64), lo, hi)
-        _write(pic, view, points, _ramp(t, POINT_CHARS[:10]), style)
+        _write(pic, view, points, ramp(t, POINT_CHARS[:10]), style)
     return pic
 
 
@@ -647,7 +647,7 @@ def legend_values(
     texts = [format_tick(value, step) for value in values]
     lines = [_step_line(boundary)]
     if palette is None:
-        shades, digits = _ramp(t, MONO_RAMP), _ramp(t, POINT_CHARS[:10])
+        shades, digits = ramp(t, MONO_RAMP), ramp(t, POINT_CHARS[:10])
         for shade, digit, text in zip(shades, digits, texts, strict=True):
             lines.append((shade * 2, Style(), f"{digit} {text}"))
         return lines + _val_line(palette, show_val, POINT_CHARS[0])
