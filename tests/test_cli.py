@@ -100,15 +100,8 @@ def test_config_opens_the_lab_on_it(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 # The options of the command line: their names do not change (new ones are added here).
 FLAGS = [
     *("--dataset", "--classes", "--noise", "--samples", "--train-fraction", "--standardize"),
-    *(
-        "--data-seed",
-        "--data",
-        "--target",
-        "--hidden",
-        "--activation",
-        "--leaky-slope",
-        "--elu-alpha",
-    ),
+    *("--data-seed", "--features", "--data", "--target", "--hidden", "--activation"),
+    *("--leaky-slope", "--elu-alpha"),
     *("--maxout-k", "--init", "--init-scale", "--bias-init", "--bias-value", "--loss"),
     *("--optimizer", "--lr", "--momentum", "--beta1", "--beta2", "--rho", "--eps"),
     *("--weight-decay", "--clip-norm", "--schedule", "--step-size", "--gamma", "--decay-steps"),
@@ -128,6 +121,8 @@ def other_value(field: Setting) -> tuple[list[str], Any]:
         return [f"--no-{flag[2:]}" if default else flag], not default
     if field.kind == "widths":
         return [flag, "3,2"], [3, 2]
+    if field.kind == "names":
+        return [flag, "x1,x2,x1^2"], ["x1", "x2", "x1^2"]
     if field.kind == "choice":
         assert field.choices is not None
         value: Any = next(name for name in field.choices() if name != default)

@@ -122,6 +122,33 @@ class Widths:
                 )
 
 
+@dataclass(frozen=True)
+class Names:
+    """A list of distinct names, each one of `names()` (read when asked), at least one."""
+
+    names: Callable[[], list[str]]
+
+    def allowed(self) -> str:
+        return "a list of distinct names, at least one, from " + ", ".join(self.names())
+
+    def check(self, name: str, value: Any) -> None:
+        if not isinstance(value, list) or not value:
+            raise ConfigError(name, f"must be {self.allowed()}, got {value!r}")
+        valid = self.names()
+        for i, item in enumerate(value):
+            if item not in valid:
+                raise ConfigError(
+                    f"{name}[{i}]", f"unknown name {item!r}; valid: {', '.join(valid)}"
+                )
+        if len(set(value)) < len(value):
+            raise ConfigError(name, f"names must be distinct, got {value!r}")
+
+
+def names_from_text(text: str) -> list[str]:
+    """'x1, x2,x1^2' -> ['x1', 'x2', 'x1^2']: how the command line and the lab type a list."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 # ------------------------------------------------------------------ relevance
 
 
@@ -198,8 +225,15 @@ def when_one_of(key: str, names: Callable[[], Collection[object]]) -> When:
 
 # How the lab edits a field and the command line reads it; a field's kind follows from its
 # default (and its choices) unless it is declared, as "path" is.
-KINDS = ("bool", "int", "float", "widths", "choice", "path", "text")
-METAVARS = {"int": "N", "float": "X", "widths": "W,W", "choice": "NAME", "path": "FILE"}
+KINDS = ("bool", "int", "float", "widths", "names", "choice", "path", "text")
+METAVARS = {
+    "int": "N",
+    "float": "X",
+    "widths": "W,W",
+    "names": "NAME,NAME",
+    "choice": "NAME",
+    "path": "FILE",
+}
 # What a field without a rule allows.
 ANY_VALUE = {"bool": "true or false", "path": "a file path, or empty", "text": "any text"}
 
@@ -258,6 +292,8 @@ class Setting:
 def _kind_of(default: Any, choices: object) -> str:
     if choices is not None:
         return "choice"
+    if _names(default):
+        return "names"
     for kind, types in (("bool", bool), ("int", int), ("float", float), ("widths", list)):
         if isinstance(default, types):
             return kind
@@ -304,6 +340,10 @@ def settings_of(section: str, cls: type) -> tuple[Setting, ...]:
     return tuple(found)
 
 
+def _names(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+
+
 def _coerce(name: str, default: Any, value: Any) -> Any:
     if isinstance(default, bool):
         if isinstance(value, bool):
@@ -326,6 +366,10 @@ def _coerce(name: str, default: Any, value: Any) -> Any:
         if isinstance(value, str):
             return value
         raise ConfigError(name, f"must be a string, got {value!r}")
+    if _names(default):
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise ConfigError(name, f"must be a list of names, got {value!r}")
     if isinstance(default, list):
         if isinstance(value, (list, tuple)) and all(_whole(v) for v in value):
             return list(value)

@@ -12,7 +12,7 @@ import pytest
 import engine.config.sections as sections
 from engine.config import FIELDS, LIVE_FIELDS, SECTIONS, ConfigError, ExperimentConfig
 from engine.config.reference import COMMAND, render
-from engine.config.schema import Whole, setting, settings_of, when
+from engine.config.schema import Names, Whole, names_from_text, setting, settings_of, when
 from engine.data.datasets import DATASETS
 from engine.nn.activations import ACTIVATIONS
 from engine.nn.initializers import INITIALIZERS
@@ -173,3 +173,28 @@ def test_the_reference_has_a_row_for_every_field() -> None:
         row = next(line for line in table.splitlines() if line.startswith(f"| `{field.name}` |"))
         assert field.help in row and field.allowed() in row
         assert (f"`{field.flag}`" in row) == bool(field.flag)
+
+
+def test_a_list_of_names_is_its_own_kind() -> None:
+    """A field whose default is a list of names reads them from a list (TOML) and from
+    comma text (the command line, the lab); each name is checked, in the message its index."""
+
+    @dataclass
+    class Cfg:
+        parts: list[str] = setting(
+            ["a", "b"], "some parts", rule=Names(lambda: ["a", "b", "c"]), flag="--parts"
+        )
+
+    (spec,) = settings_of("x", Cfg)
+    assert spec.kind == "names" and spec.metavar == "NAME,NAME"
+    assert spec.coerce(("c", "a")) == ["c", "a"]
+    assert names_from_text(" c, a,") == ["c", "a"]
+    spec.check(["c"])
+    with pytest.raises(ConfigError, match=r"x\.parts\[1\].*'d'.*valid: a, b, c"):
+        spec.check(["a", "d"])
+    with pytest.raises(ConfigError, match="distinct"):
+        spec.check(["a", "a"])
+    with pytest.raises(ConfigError, match="at least one"):
+        spec.check([])
+    with pytest.raises(ConfigError, match="list of names"):
+        spec.coerce([1, 2])

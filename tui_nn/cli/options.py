@@ -10,6 +10,7 @@ from typing import Any
 
 from engine import ExperimentConfig
 from engine.config import FIELDS, Setting
+from engine.config.schema import names_from_text
 from engine.store.toml import load_config
 
 
@@ -31,6 +32,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "int": int,
     "float": float,
     "widths": widths,
+    "names": names_from_text,
     "choice": str,
     "path": str,
     "text": str,

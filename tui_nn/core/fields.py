@@ -11,6 +11,7 @@ from typing import Any
 
 from engine import ExperimentConfig
 from engine.config import FIELDS, Setting
+from engine.config.schema import names_from_text
 
 Relevance = Callable[[ExperimentConfig], bool]
 
@@ -91,6 +92,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "int": _parse_int,
     "float": _parse_float,
     "widths": _parse_widths,
+    "names": names_from_text,
     "choice": str,
     "path": _parse_path,
     "text": str.strip,
@@ -100,6 +102,7 @@ FORMATTERS: dict[str, Callable[[Any], str]] = {
     "int": str,
     "float": repr,  # the shortest text that reads back as the same float
     "widths": lambda widths: ",".join(str(w) for w in widths),
+    "names": ",".join,
     "choice": str,
     "path": str,
     "text": str,
