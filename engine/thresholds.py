@@ -44,3 +44,15 @@ CHANCE_LOW = 0.5  # first loss under half of ln C: not a fresh net, or the label
 SEPARATES = 0.95  # one neuron on a linearly separable set: training accuracy at least this
 NEAR_CHANCE = 0.75  # XOR: a line gets at most about 2/3 right; chance is 1/2
 DOUBLES = 2.0  # maxout at k = 2 holds at least twice a dense layer's parameters
+
+# ----------------------------------------------------------------------------- timeline
+# engine.train.events marks these as they happen (DEAD, MOST and HEALTHY_UPDATE above too).
+
+DYING = 0.1  # a dead-unit share from which a layer is marked as starting to die
+LOSS_WINDOW = 20  # steps the running mean of the batch loss spans (its EMA's span)
+LOSS_SPIKE = 3.0  # a batch loss this many times the running mean is a spike ...
+SPIKE_FLOOR = 0.1  # ... and at least this share of the first loss above it (tiny losses jitter)
+OVERFIT = 0.1  # validation loss this share above its lowest, with the training loss lower
+# A ratio that left the healthy band is back only this factor inside it: a ratio hovering
+# at an edge (Adam's first steps sit near 1e-2) is one event, not one every sample.
+BAND_MARGIN = 2.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.config.schema import (
+    Names,
     Number,
     Setting,
     Whole,
@@ -20,6 +21,7 @@ from engine.config.schema import (
     when_one_of,
 )
 from engine.data.datasets import DATASETS
+from engine.data.features import FEATURES, IDENTITY
 from engine.nn.activations import ACTIVATIONS
 from engine.nn.initializers import INITIALIZERS
 from engine.nn.losses import LOSSES
@@ -85,6 +87,14 @@ class DataConfig:
         "weights and the minibatch order), so runs of other seeds see the same data",
         rule=Whole(0, 2**63 - 1),
         flag="--data-seed",
+    )
+    features: list[str] = setting(
+        list(IDENTITY),
+        "what the network reads of each 2-D point: x1, x2 and crosses of them "
+        "(TensorFlow Playground's); the boundary stays over the x1, x2 plane",
+        rule=Names(lambda: list(FEATURES)),
+        flag="--features",
+        label="features",
     )
     path: str = setting(
         "",

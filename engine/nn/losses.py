@@ -1,6 +1,8 @@
 """Losses by name. Each returns (mean loss, dlogits) and follows PyTorch's reduction.
 
-No loss writes into its inputs: logits and y are left as they were.
+No loss writes into its inputs: logits and y are left as they were. compute_members does
+the same for M stacked members at once (logits (M, N, C), y (M, N)): each member's loss,
+bit for bit what compute gives on its own rows, and its dlogits.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.nn.activations import stable_sigmoid
-from engine.nn.layers import ones
+from engine.nn.layers import member_vdots, ones
 from engine.registry import Registry, UnknownName
 
 Array = np.ndarray
@@ -26,12 +28,19 @@ class Loss:
     probabilities: Callable[[Array], Array]  # (N, C) for classification, outputs otherwise
 
     predictions: Callable[[Array], Array]  # labels for classification, outputs otherwise
+    compute_members: Callable[[Array, Array], tuple[Array, Array]]  # (M,) losses, dlogits
 
     def accuracy(self, logits: Array, y: Array) -> float:
         """Share of correct labels; NaN for regression, which has no accuracy."""
         if self.task != "classification":
             return float("nan")
         return int(np.count_nonzero(self.predictions(logits) == y)) / len(y)
+
+    def accuracy_members(self, logits: Array, y: Array) -> Array:
+        """accuracy() of each stacked member, (M,)."""
+        if self.task != "classification":
+            return np.full(len(logits), np.nan)
+        return (self.predictions(logits) == y).sum(axis=-1) / y.shape[-1]
 
 
 LOSSES = Registry[Loss]("loss")
@@ -80,6 +89,30 @@ def softmax_cross_entropy(logits: Array, y: Array) -> tuple[float, Array]:
     return loss, dlogits
 
 
+def softmax_cross_entropy_members(logits: Array, y: Array) -> tuple[Array, Array]:
+    """softmax_cross_entropy of each member, the same steps on a leading member axis."""
+    logits = np.ascontiguousarray(logits)
+    m, n, c = logits.shape
+    if c <= 4:
+        peak = logits[..., 0]
+        for j in range(1, c):
+            peak = np.maximum(peak, logits[..., j])
+        shifted = logits - peak[..., None]
+    else:
+        shifted = logits - logits.max(axis=2, keepdims=True)
+    right = _row_starts(m * n, c) + y.ravel()
+    exp = np.exp(shifted)
+    total = np.matmul(exp, ones(c, exp.dtype))  # (m, n)
+    losses = np.log(total)
+    losses -= shifted.ravel()[right].reshape(m, n)
+    loss = np.add.reduce(losses, axis=1).astype(np.float64) / n
+    dlogits = exp
+    dlogits /= total[..., None]
+    dlogits.ravel()[right] -= 1.0
+    dlogits /= n
+    return loss, dlogits
+
+
 _ROW_STARTS: dict[tuple[int, int], Array] = {}
 
 
@@ -102,6 +135,17 @@ def sigmoid_cross_entropy(logits: Array, y: Array) -> tuple[float, Array]:
     return loss, dlogits.astype(logits.dtype, copy=False)
 
 
+def sigmoid_cross_entropy_members(logits: Array, y: Array) -> tuple[Array, Array]:
+    """sigmoid_cross_entropy of each member."""
+    z = logits[..., 0]
+    t = y.astype(logits.dtype)
+    n = z.shape[1]
+    losses = np.maximum(z, 0.0) - z * t + np.log1p(np.exp(-np.abs(z)))
+    loss = np.add.reduce(losses, axis=1).astype(np.float64) / n
+    dlogits = ((stable_sigmoid(z) - t) / n)[..., None]
+    return loss, dlogits.astype(logits.dtype, copy=False)
+
+
 def _two_class(logits: Array) -> Array:
     p = stable_sigmoid(logits[:, 0])
     return np.stack([1.0 - p, p], axis=1)
@@ -114,12 +158,22 @@ def mse(pred: Array, y: Array) -> tuple[float, Array]:
     return float(np.vdot(diff, diff)) / diff.size, diff * (2.0 / diff.size)
 
 
+def mse_members(pred: Array, y: Array) -> tuple[Array, Array]:
+    """mse of each member."""
+    if pred.shape != y.shape:
+        raise ValueError(f"mse: outputs of shape {pred.shape}, targets of shape {y.shape}")
+    diff = pred - y
+    size = diff[0].size
+    return member_vdots(diff).astype(np.float64) / size, diff * (2.0 / size)
+
+
+# Predictions read the last axis, so they serve stacked members (M, N, C) too.
 def _argmax(logits: Array) -> Array:
-    return logits.argmax(axis=1)  # the softmax keeps the order, so no need to take it
+    return logits.argmax(axis=-1)  # the softmax keeps the order, so no need to take it
 
 
 def _positive(logits: Array) -> Array:
-    return (logits[:, 0] > 0).astype(np.int64)
+    return (logits[..., 0] > 0).astype(np.int64)
 
 
 def _identity(logits: Array) -> Array:
@@ -134,6 +188,7 @@ for _loss in (
         lambda c: c,
         softmax,
         _argmax,
+        softmax_cross_entropy_members,
     ),
     Loss(
         "sigmoid_cross_entropy",
@@ -142,7 +197,8 @@ for _loss in (
         lambda c: 1,
         _two_class,
         _positive,
+        sigmoid_cross_entropy_members,
     ),
-    Loss("mse", "regression", mse, lambda t: t, _identity, _identity),
+    Loss("mse", "regression", mse, lambda t: t, _identity, _identity, mse_members),
 ):
     LOSSES.add(_loss.name, _loss)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 
 import numpy as np
 
-from engine.nn.layers import Layer
+from engine.nn.layers import Layer, StackedDense, StackedMaxout
 
 Array = np.ndarray
 
@@ -22,8 +23,20 @@ class MLP:
     def _flatten(self) -> None:
         arrays = [a for layer in self.layers for a in (layer.W, layer.b)]
         dtype = arrays[0].dtype
-        self.theta = np.concatenate([a.ravel() for a in arrays]).astype(dtype)
-        self.grad = np.zeros_like(self.theta)
+        theta = np.concatenate([a.ravel() for a in arrays]).astype(dtype)
+        self._point_into(theta, np.zeros_like(theta))
+
+    def bind(self, theta: Array, grad: Array) -> None:
+        """Move the parameters and gradients into these flat buffers (shaped like
+        self.theta; the values are copied in): a StackedMLP hands each member a row of its
+        own arrays, so the member's network is always the stacked one's."""
+        theta[...] = self.theta
+        grad[...] = self.grad
+        self._point_into(theta, grad)
+
+    def _point_into(self, theta: Array, grad: Array) -> None:
+        """Make theta and grad the flat vectors, and every W, b, dW and db views into them."""
+        self.theta, self.grad = theta, grad
         self.decay_mask = np.zeros_like(self.theta)  # 1 on weights: L2 leaves biases alone
         starts = []  # where each W and b begins: per-tensor sums in one np.add.reduceat
         offset = 0
@@ -100,3 +113,63 @@ class MLP:
     @property
     def n_parameters(self) -> int:
         return int(self.theta.size)
+
+
+class StackedMLP:
+    """M networks of one architecture as one, for training them together. theta and grad
+    are (M, P): row m is network m's own theta and grad (bind() makes them views of the
+    row, so each network stays what the stacked one trains), and every layer holds its
+    members' W, b, dW and db with a leading member axis."""
+
+    def __init__(self, networks: Sequence[MLP]) -> None:
+        first = networks[0]
+        self.theta = np.stack([net.theta for net in networks])
+        self.grad = np.stack([net.grad for net in networks])
+        for m, net in enumerate(networks):
+            net.bind(self.theta[m], self.grad[m])
+        self.decay_mask = first.decay_mask
+        self.segment_starts = first.segment_starts
+        self.layers: list[StackedDense | StackedMaxout] = []
+        for i, layer in enumerate(first.layers):
+            w, b = first.segment_starts[2 * i : 2 * i + 2].tolist()
+            end = b + layer.b.size
+            kind = StackedMaxout if layer.pieces > 1 else StackedDense
+            W_shape, b_shape = layer.W.shape, layer.b.shape
+            self.layers.append(
+                kind(
+                    _columns(self.theta, w, b, W_shape),
+                    _columns(self.theta, b, end, b_shape),
+                    _columns(self.grad, w, b, W_shape),
+                    _columns(self.grad, b, end, b_shape),
+                    layer.activation,
+                )
+            )
+
+    def forward(self, X: Array) -> Array:
+        """X (M, N, inputs): each member's outputs before the loss (M, N, outputs)."""
+        for layer in self.layers:
+            X = layer.forward(X)
+        return X
+
+    def outputs(self, X: Array) -> list[Array]:
+        """Every layer's output (M, N, units) for inputs X, (N, inputs) shared by all the
+        members or (M, N, inputs); the layers' caches stay those of the last forward."""
+        outputs = []
+        for layer in self.layers:
+            X = layer.output(X)
+            outputs.append(X)
+        return outputs
+
+    def backprop(self, dout: Array) -> None:
+        """MLP.backprop for every member: fills self.grad."""
+        layers = self.layers
+        for i in range(len(layers) - 1, 0, -1):
+            dx = layers[i].backward(dout)
+            assert dx is not None  # need_dx is True
+            dout = dx
+        layers[0].backward(dout, need_dx=False)
+
+
+def _columns(flat: Array, start: int, stop: int, shape: tuple[int, ...]) -> Array:
+    """Columns start:stop of an (M, P) array as (M, *shape), a view (never a copy)."""
+    return flat[:, start:stop].reshape(len(flat), *shape, copy=False)

@@ -1,15 +1,20 @@
 """Optimizers and learning-rate schedules by name, with PyTorch's update rules.
 
 An optimizer turns a gradient into an update `delta` (applied as p -= delta) and keeps
-its state per parameter name. Weight decay is L2 added to the gradient of the weights
-(not the biases), after clipping, as torch.optim does inside step(). An optimizer writes
-the parameters, its state and `out`; never the gradient it is given.
+its state per parameter name. The step's scalars (`factors`: lr and what the config and the
+step count make of it) are computed apart from the arithmetic (`update`), in Python floats:
+stacked into (M, 1) arrays they drive one update of M networks (engine.train.stacked), each
+member's numbers bit for bit its own optimizer's.
+
+Weight decay is L2 added to the gradient of the weights (not the biases), after clipping,
+as torch.optim does inside step(). An optimizer writes the parameters, its state and `out`;
+never the gradient it is given.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -17,6 +22,7 @@ import numpy as np
 from engine.registry import Registry
 
 Array = np.ndarray
+Factor = float | Array  # a step's scalar, or one per stacked member as an (M, 1) array
 
 
 class OptimizerSettings(Protocol):
@@ -54,6 +60,18 @@ class Optimizer:
 
     def delta(self, name: str, grad: Array, lr: float, out: Array | None = None) -> Array:
         """The update for `grad`, written into `out` when given (else a new array)."""
+        return self.update(name, grad, self.factors(lr), out)
+
+    def factors(self, lr: float) -> tuple[float, ...]:
+        """The scalars this step's update multiplies by, from lr, the config and self.t."""
+        return (lr,)
+
+    def update(
+        self, name: str, grad: Array, factors: Sequence[Factor], out: Array | None = None
+    ) -> Array:
+        """delta's arithmetic, given factors(lr): floats, or (M, 1) arrays of grad's dtype
+        for M stacked members (grad and the state then have a leading member axis)."""
+        (lr,) = factors
         return np.multiply(grad, lr, out=out)
 
     def step(
@@ -130,18 +148,29 @@ class Optimizer:
 
 
 class Momentum(Optimizer):
-    def delta(self, name: str, grad: Array, lr: float, out: Array | None = None) -> Array:
+    def factors(self, lr: float) -> tuple[float, ...]:
+        return (self.config.momentum, lr)
+
+    def update(
+        self, name: str, grad: Array, factors: Sequence[Factor], out: Array | None = None
+    ) -> Array:
         # buf = mu * buf + grad; delta = lr * buf
+        mu, lr = factors
         buf = self.buffer(name + ".momentum", grad)
-        buf *= self.config.momentum
+        buf *= mu
         buf += grad
         return np.multiply(buf, lr, out=out)
 
 
 class Nesterov(Optimizer):
-    def delta(self, name: str, grad: Array, lr: float, out: Array | None = None) -> Array:
+    def factors(self, lr: float) -> tuple[float, ...]:
+        return (self.config.momentum, lr)
+
+    def update(
+        self, name: str, grad: Array, factors: Sequence[Factor], out: Array | None = None
+    ) -> Array:
         # buf = mu * buf + grad; delta = lr * (grad + mu * buf)
-        mu = self.config.momentum
+        mu, lr = factors
         buf = self.buffer(name + ".momentum", grad)
         buf *= mu
         buf += grad
@@ -154,17 +183,23 @@ class Nesterov(Optimizer):
 class RMSProp(Optimizer):
     squares = ("square_avg",)
 
-    def delta(self, name: str, grad: Array, lr: float, out: Array | None = None) -> Array:
-        # sq = rho * sq + (1 - rho) * grad^2; delta = lr * grad / (sqrt(sq) + eps)
+    def factors(self, lr: float) -> tuple[float, ...]:
         rho = self.config.rho
+        return (rho, 1.0 - rho, self.config.eps, lr)
+
+    def update(
+        self, name: str, grad: Array, factors: Sequence[Factor], out: Array | None = None
+    ) -> Array:
+        # sq = rho * sq + (1 - rho) * grad^2; delta = lr * grad / (sqrt(sq) + eps)
+        rho, one_minus_rho, eps, lr = factors
         sq = self.buffer(name + ".square_avg", grad)
         tmp = self.scratch(name, grad)
         sq *= rho
-        np.multiply(grad, 1.0 - rho, out=tmp)
+        np.multiply(grad, one_minus_rho, out=tmp)
         tmp *= grad
         sq += tmp
         np.sqrt(sq, out=tmp)
-        tmp += self.config.eps
+        tmp += eps
         out = np.multiply(grad, lr, out=out)
         out /= tmp
         return out
@@ -173,27 +208,34 @@ class RMSProp(Optimizer):
 class Adam(Optimizer):
     squares = ("v",)
 
-    def delta(self, name: str, grad: Array, lr: float, out: Array | None = None) -> Array:
+    def factors(self, lr: float) -> tuple[float, ...]:
+        b1, b2 = self.config.beta1, self.config.beta2
+        correction1 = 1.0 - b1**self.t
+        correction2 = 1.0 - b2**self.t
+        eps = self.config.eps
+        return (b1, 1.0 - b1, b2, 1.0 - b2, 1.0 / math.sqrt(correction2), eps, lr / correction1)
+
+    def update(
+        self, name: str, grad: Array, factors: Sequence[Factor], out: Array | None = None
+    ) -> Array:
         # As torch.optim.Adam:
         #   m = b1 m + (1 - b1) grad;  v = b2 v + (1 - b2) grad^2
         #   delta = (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-        b1, b2 = self.config.beta1, self.config.beta2
+        b1, one_minus_b1, b2, one_minus_b2, inv_sqrt_correction2, eps, lr_corrected = factors
         m = self.buffer(name + ".m", grad)
         v = self.buffer(name + ".v", grad)
         tmp = self.scratch(name, grad)
         m *= b1
-        np.multiply(grad, 1.0 - b1, out=tmp)
+        np.multiply(grad, one_minus_b1, out=tmp)
         m += tmp
         v *= b2
-        np.multiply(grad, 1.0 - b2, out=tmp)
+        np.multiply(grad, one_minus_b2, out=tmp)
         tmp *= grad
         v += tmp
-        correction1 = 1.0 - b1**self.t
-        correction2 = 1.0 - b2**self.t
         denom = np.sqrt(v, out=out)  # the delta's array serves as the denominator first
-        denom *= 1.0 / math.sqrt(correction2)
-        denom += self.config.eps
-        np.multiply(m, lr / correction1, out=tmp)
+        denom *= inv_sqrt_correction2
+        denom += eps
+        np.multiply(m, lr_corrected, out=tmp)
         return np.divide(tmp, denom, out=denom)
 
 

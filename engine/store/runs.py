@@ -6,7 +6,9 @@
         metrics.csv     step records at the history's resolution: step,<history columns>
         evals.csv       the evaluation records
         metrics.jsonl   both, one JSON object a line, {"kind": "step" | "eval", ...}
+        events.jsonl    the timeline (engine.train.events), one event a line, step order
         summary.json    where the run stands: steps, last evaluation, done or diverged
+        machine.json    the machines it was trained on: numpy, BLAS, CPU (tui-nn verify)
 
 weights.npz is the source of truth for resuming; the metric files are exports, written by a
 final save (the end of a run, or a stop), not by the checkpoints between. Every file is written
@@ -36,6 +38,7 @@ from engine.store.atomic import atomic_write, atomic_write_text
 from engine.store.toml import load_config, save_config
 from engine.train.history import History
 from engine.train.trainer import EVAL_COLUMNS, CheckpointError, EvalRecord, Trainer
+from engine.train.verify import machine_info
 
 CONFIG = "config.toml"
 WEIGHTS = "weights.npz"
@@ -43,6 +46,8 @@ METRICS_CSV = "metrics.csv"
 EVALS_CSV = "evals.csv"
 METRICS_JSONL = "metrics.jsonl"
 SUMMARY = "summary.json"
+EVENTS_JSONL = "events.jsonl"
+MACHINE = "machine.json"
 
 # np.savez stores arrays uncompressed, so a weights file unpacks to about its own size;
 # a member that claims far more is a zip bomb or garbage, refused before numpy reads it.
@@ -116,9 +121,10 @@ def save_run(
     """Save the trainer into run_dir (which must exist); the trainer must not be stepping.
 
     final=False is a quick checkpoint during training: weights.npz, config.toml and
-    summary.json. final=True (the end of a run, or a stop) also writes the metric exports,
-    which take longer (a long run's history holds some 10^4 rows). `extra` adds fields to the
-    summary. weights.npz goes first: if the process dies after it, only the rest lags behind."""
+    summary.json. final=True (the end of a run, or a stop) also writes the metric and event
+    exports and adds this machine to machine.json; the metrics take longer (a long run's
+    history holds some 10^4 rows). `extra` adds fields to the summary. weights.npz goes
+    first: if the process dies after it, only the rest lags behind."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run directory")
@@ -127,8 +133,33 @@ def save_run(
     save_config(trainer.config, run_dir / CONFIG)  # --steps may have grown on a resume
     if final:
         write_metrics(trainer.history, trainer.evals, run_dir)
+        events = "".join(json.dumps(json_safe(e.to_dict())) + "\n" for e in trainer.events)
+        atomic_write_text(run_dir / EVENTS_JSONL, events)
+        record_machine(run_dir)
     summary = summarize(trainer, final) | (extra or {})
     atomic_write_text(run_dir / SUMMARY, json.dumps(json_safe(summary), indent=2) + "\n")
+
+
+def record_machine(run_dir: Path) -> None:
+    """Add this machine to machine.json's list unless it is there (a run resumed elsewhere
+    was trained on both). An unreadable file is started over: it only describes."""
+    here = machine_info()
+    machines = read_machines(run_dir)
+    if here not in machines:
+        text = json.dumps({"machines": [*machines, here]}, indent=2) + "\n"
+        atomic_write_text(run_dir / MACHINE, text)
+
+
+def read_machines(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The machines machine.json records, oldest first; [] when it is missing or broken."""
+    try:
+        raw = json.loads((Path(run_dir) / MACHINE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return []
+    machines = raw.get("machines") if isinstance(raw, dict) else None
+    if not isinstance(machines, list):
+        return []
+    return [m for m in machines if isinstance(m, dict)]
 
 
 def write_npz(f: IO[bytes], arrays: dict[str, np.ndarray]) -> None:

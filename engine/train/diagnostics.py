@@ -19,7 +19,7 @@ from itertools import pairwise
 import numpy as np
 
 from engine.config import ModelConfig
-from engine.nn.layers import ones
+from engine.nn.layers import Layer, ones
 from engine.nn.network import MLP
 from engine.train.build import build_network
 
@@ -85,14 +85,14 @@ def mean_std(a: Array) -> tuple[float, float]:
     return mean, math.sqrt(float(np.vdot(centred, centred)) / n)
 
 
-_VDOT_FROM = 1 << 16  # elements: from here a vdot per segment beats square + reduceat
+VDOT_FROM = 1 << 16  # elements: from here a vdot per segment beats square + reduceat
 
 
 def _squared_norms(x: Array, starts: Array) -> list[float]:
     """The squared norm of each W and b segment of a flat vector (segments begin at
     `starts`). Small vectors: one square and one reduceat, two calls in all. Large: a vdot
     per segment, which reads x once and makes no temporary the size of the network."""
-    if x.size < _VDOT_FROM:
+    if x.size < VDOT_FROM:
         return np.add.reduceat(np.square(x), starts).tolist()
     bounds = [*starts.tolist(), x.size]
     return [float(np.vdot(x[s:e], x[s:e])) for s, e in pairwise(bounds)]
@@ -100,16 +100,21 @@ def _squared_norms(x: Array, starts: Array) -> list[float]:
 
 def dead_units(network: MLP) -> list[int]:
     """Per hidden layer: units that were zero for every sample of the last forward."""
-    return [_count(layer.activation.dead_units, layer.a) for layer in network.layers[:-1]]
+    return [count_units(layer.activation.dead_units, layer.a) for layer in network.layers[:-1]]
 
 
 def saturated_units(network: MLP) -> list[int]:
     """Per hidden layer: units saturated for most samples of the last forward."""
-    return [_count(layer.activation.saturated_units, layer.a) for layer in network.layers[:-1]]
+    return [count_units(layer.activation.saturated_units, layer.a) for layer in network.layers[:-1]]
 
 
-def _count(counter: Callable[[Array], int] | None, a: Array) -> int:
+def count_units(counter: Callable[[Array], int] | None, a: Array) -> int:
+    """Units of the outputs `a` (samples x units) that `counter` counts; 0 without one."""
     return counter(a) if counter else 0
+
+
+# The old private names, until engine/train/stacked.py imports the public ones.
+_VDOT_FROM, _count = VDOT_FROM, count_units
 
 
 def symmetry(network: MLP) -> list[float]:
@@ -117,12 +122,87 @@ def symmetry(network: MLP) -> list[float]:
     relative to the largest weight-vector norm. Zero means every unit is the same unit."""
     spreads = []
     for layer in network.layers[:-1]:
-        W = layer.W.reshape(layer.W.shape[0], layer.units, -1).astype(np.float64)
-        vectors = W.transpose(1, 0, 2).reshape(layer.units, -1)
+        vectors = incoming_vectors(layer)
         spread = float(np.max(np.abs(vectors - vectors[0])))
         scale = float(np.max(np.abs(vectors))) or 1.0
         spreads.append(spread / scale)
     return spreads
+
+
+def incoming_vectors(layer: Layer) -> Array:
+    """(units, fan_in * pieces): each unit's incoming weights as one float64 row (a maxout
+    unit's k pieces side by side)."""
+    W = layer.W.reshape(layer.W.shape[0], layer.units, -1).astype(np.float64)
+    return W.transpose(1, 0, 2).reshape(layer.units, -1)
+
+
+def _unit_rows(vectors: Array) -> tuple[Array, Array]:
+    """The rows scaled to length 1, and which rows are zero (left at zero)."""
+    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
+    zero = norms == 0
+    return vectors / np.where(zero, 1.0, norms)[:, None], zero
+
+
+def unit_similarity(W: Array) -> Array:
+    """(units, units): the cosine of every two units' incoming weight vectors, for a
+    layer's W of shape (fan_in, units) or maxout's (fan_in, units, k). Two zero vectors
+    count as the same unit (1), a zero and a non-zero one as unrelated (0), so zero init
+    reads as what it is: every unit the same unit. O(units^2) memory: for the small
+    layers a heat matrix shows; mean_similarity reads any width."""
+    W = np.asarray(W, dtype=np.float64)
+    vectors = W.reshape(W.shape[0], W.shape[1], -1).transpose(1, 0, 2).reshape(W.shape[1], -1)
+    rows, zero = _unit_rows(vectors)
+    S = rows @ rows.T
+    S[np.ix_(zero, zero)] = 1.0
+    return np.clip(S, -1.0, 1.0, out=S)
+
+
+def mean_off_diagonal(S: Array) -> float:
+    """The mean of S off its diagonal: how alike the units are on average (1.0: all the
+    same unit; near 0: unrelated directions). NaN for a single unit."""
+    n = S.shape[0]
+    if n < 2:
+        return math.nan
+    return float((S.sum() - np.trace(S)) / (n * (n - 1)))
+
+
+_CHUNK = 1 << 20  # weights read at a time in float64 (8 MB): any width, bounded memory
+
+
+def mean_similarity(network: MLP) -> list[float]:
+    """Per hidden layer: mean_off_diagonal(unit_similarity(W)) in O(units x fan_in) time
+    and bounded memory, without the (units, units) matrix: the off-diagonal sum of the
+    cosines of unit rows u_i is |sum u_i|^2 - (non-zero rows), plus the zero rows' pairs,
+    each 1. Read a chunk of units at a time."""
+    means = []
+    for layer in network.layers[:-1]:
+        n = layer.units
+        if n < 2:
+            means.append(math.nan)
+            continue
+        W = layer.W.reshape(layer.W.shape[0], n, -1)  # (fan_in, units, pieces)
+        step = max(1, _CHUNK // (W.shape[0] * W.shape[2]))
+        total = np.zeros(W.shape[0] * W.shape[2])
+        z = 0
+        for start in range(0, n, step):
+            chunk = W[:, start : start + step].astype(np.float64).transpose(1, 0, 2)
+            rows, zero = _unit_rows(chunk.reshape(chunk.shape[0], -1))
+            total += rows.sum(axis=0)
+            z += int(np.count_nonzero(zero))
+        off = float(total @ total) - (n - z) + z * (z - 1)
+        means.append(off / (n * (n - 1)))
+    return means
+
+
+def unit_maps(network: MLP, inputs: Array, shape: tuple[int, int]) -> list[Array]:
+    """Per hidden layer, every unit's activation over a grid: `inputs` are the grid's
+    points as the network takes them (rows, in the grid's order), `shape` the grid's
+    (height, width); returns (height, width, units) arrays, from one batched forward.
+    The forward rebinds the network's caches: give it a copy of a live network. The maps
+    are views of the forward's own outputs, which a later forward replaces, never writes."""
+    with np.errstate(all="ignore"):
+        network.forward(inputs)
+    return [a.reshape(*shape, a.shape[1]) for a in network.hidden_activations]
 
 
 def chance_loss(n_classes: int) -> float:

@@ -7,14 +7,16 @@ import hashlib
 import json
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import numpy as np
 
 from engine.config import ConfigError, ExperimentConfig
 from engine.config.validation import check_batch_fits, check_loss_fits
 from engine.data.datasets import Dataset, make_dataset
+from engine.data.features import crossing
 from engine.nn.losses import get_loss
 from engine.nn.network import MLP
 from engine.nn.optimizers import learning_rate, make_optimizer, probe
@@ -29,7 +31,15 @@ from engine.train.checkpoint import (
     migrate_v1,
     rng_state,
 )
-from engine.train.diagnostics import LAYER_STATS, dead_units, step_stats
+from engine.train.diagnostics import (
+    LAYER_STATS,
+    dead_units,
+    mean_similarity,
+    step_stats,
+    unit_maps,
+)
+from engine.train.distributions import SAMPLE_EVERY, DistributionStore
+from engine.train.events import Event, Timeline
 from engine.train.history import History
 from engine.train.memory import check_memory
 from engine.train.records import (
@@ -89,7 +99,13 @@ class Trainer:
     """One run. `config` is the run's one live config: set_learning_rate replaces it.
 
     With training.eval_every > 0, evals[0] is the evaluation of the initial network (step
-    0), then one every eval_every steps."""
+    0), then one every eval_every steps; `similarity` holds each evaluation's mean
+    similarity of the units of every hidden layer. `distributions` samples the layers'
+    activations and gradients every SAMPLE_EVERY steps; `events` is the run's timeline.
+
+    The network reads data.features of each point: X_train and X_val are the network's
+    inputs, `dataset` holds the points (the plane the boundary is drawn over), and
+    predict(), predict_grid() and unit_maps() take points."""
 
     def __init__(self, config: ExperimentConfig, dataset: Dataset | None = None) -> None:
         config.validate()
@@ -105,11 +121,14 @@ class Trainer:
         # them, before the big allocations.
         check_loss_fits(config.model.loss, d.task, d.n_classes)
         check_batch_fits(config, len(d.X_train))
+        # The network's inputs: data.features of each point (the points themselves by
+        # default, so old configs and checkpoints read the same arrays).
+        self._cross, self.n_inputs = crossing(config.data.features, d.n_features, d.name)
         self.loss = get_loss(config.model.loss, d.task)
         self._n_out = self.loss.outputs(d.n_outputs)
-        check_memory(config, d.n_features, self._n_out, len(d.X_train), len(d.X_val))
-        self.X_train, self.y_train = self._cast(d.X_train, d.y_train)
-        self.X_val, self.y_val = self._cast(d.X_val, d.y_val)
+        check_memory(config, self.n_inputs, self._n_out, len(d.X_train), len(d.X_val))
+        self.X_train, self.y_train = self._cast(self._cross(d.X_train), d.y_train)
+        self.X_val, self.y_val = self._cast(self._cross(d.X_val), d.y_val)
         self.network = self._initial_network()
         self.optimizer = make_optimizer(config.optimizer)
         self.batches = _Batches(
@@ -122,6 +141,10 @@ class Trainer:
         self.columns = history_columns(self.n_layers)
         self.history = History(self.columns)
         self.evals: list[EvalRecord] = []
+        # (step, per hidden layer mean_off_diagonal(unit_similarity(W))) at each evaluation
+        self.similarity: list[tuple[int, list[float]]] = []
+        self.distributions = DistributionStore(self.n_layers)
+        self.timeline = Timeline([layer.units for layer in self.network.layers])
         self.steps_done = 0
         self.diverged: Diverged | None = None
         self._digest: str | None = None
@@ -134,7 +157,7 @@ class Trainer:
         """The network as this config's seed initializes it."""
         return build_network(
             self.config.model,
-            self.dataset.n_features,
+            self.n_inputs,
             self._n_out,
             np.random.default_rng(self._init_seed),
             self.dtype,
@@ -145,6 +168,19 @@ class Trainer:
         if self.dataset.task == "regression":
             return X, np.ascontiguousarray(y, dtype=self.dtype)
         return X, np.ascontiguousarray(y, dtype=np.int64)
+
+    @property
+    def events(self) -> list[Event]:
+        """The timeline: what happened, in step order (engine.train.events). The batch
+        losses of the steps since the last sample are read at the next sample, evaluation,
+        rate change, checkpoint or catch_up(): a loss spike shows up to SAMPLE_EVERY steps
+        later (with its own step)."""
+        return self.timeline.events
+
+    def catch_up(self) -> None:
+        """Bring the timeline up to the last step (the training thread's call: the end of
+        a run, before its last events are read)."""
+        self.timeline.catch_up()
 
     @property
     def epoch(self) -> float:
@@ -158,8 +194,11 @@ class Trainer:
     def set_learning_rate(self, lr: float) -> None:
         """Change the running run's rate (the schedule applies on top): trainer.config is
         replaced by a copy with optimizer.lr = lr. ConfigError when lr is not allowed."""
+        old = self.config.optimizer.lr
         self.config = self.config.with_changes(optimizer={"lr": lr})
         self.optimizer.config = self.config.optimizer
+        if self.config.optimizer.lr != old:
+            self.timeline.learning_rate(self.steps_done, old, self.config.optimizer.lr)
 
     def step(self) -> StepRecord:
         """One minibatch update. Raises Diverged (and keeps it in .diverged) on NaN or inf."""
@@ -176,6 +215,23 @@ class Trainer:
             net.backprop(dlogits)
             delta = self.optimizer.step_flat(net.theta, net.grad, lr, net.decay_mask)
             stats = step_stats(net, delta)
+        return self.finish_step(loss, accuracy, lr, stats)
+
+    def finish_step(
+        self,
+        loss: float,
+        accuracy: float,
+        lr: float,
+        stats: list[float],
+        sampled: Callable[[], Mapping[str, Sequence[Array]]] | None = None,
+        evaluated: Callable[[], EvalRecord] | None = None,
+    ) -> StepRecord:
+        """Everything a step does after the update: count it, check it is finite, store
+        its history row, feed the timeline, every SAMPLE_EVERY steps sample the
+        distributions, and evaluate every eval_every steps. `sampled` gives the values a
+        sample counts ({"activations": per layer, "gradients": per layer}); None: the
+        network's last forward and backward. `evaluated` gives the evaluation; None:
+        evaluate(). (A stacked run passes its member's, computed together.)"""
         self.steps_done += 1
         self._check_finite(loss, stats)
         values = np.array([loss, accuracy, lr, *stats])
@@ -188,10 +244,27 @@ class Trainer:
             lr,
             values[len(STEP_COLUMNS) :].reshape(self.n_layers, len(LAYER_STATS)),
         )
+        self.observe(record, sampled)
         every = self.config.training.eval_every
         if every and self.steps_done % every == 0:
-            self._record_evaluation()
+            self._record_evaluation(evaluated)
         return record
+
+    def observe(
+        self,
+        record: StepRecord,
+        sampled: Callable[[], Mapping[str, Sequence[Array]]] | None = None,
+    ) -> None:
+        """The step's loss waits for the timeline; every SAMPLE_EVERY steps the
+        distributions sample (see finish_step) and the timeline reads the step's stats
+        (and the losses waiting)."""
+        self.timeline.pending.append((record.step, record.loss))
+        if record.step % SAMPLE_EVERY == 0:
+            if sampled is None:
+                self.distributions.sample(self.network, record.step)
+            else:
+                self.distributions.add(record.step, sampled())
+            self.timeline.stats(record)
 
     def _check_finite(self, loss: float, stats: list[float]) -> None:
         # The weight and bias-gradient norms are non-finite iff some entry is, so the
@@ -207,21 +280,34 @@ class Trainer:
             k = next(k for k, value in enumerate(stats) if not math.isfinite(value))
             layer, column = divmod(k, len(LAYER_STATS))
             what = f"layers.{layer}.{LAYER_STATS[column]} is {stats[k]}"
+        self._diverge(what)
+
+    def _diverge(self, what: str) -> NoReturn:
         self.diverged = Diverged(self.steps_done, what)
+        self.timeline.diverged(self.diverged)
         raise self.diverged
 
-    def _record_evaluation(self) -> None:
-        """Append evaluate(); a non-finite loss over the data is a divergence too (and an
-        evaluation a checkpoint could not hold)."""
-        ev = self.evaluate()
+    def _record_evaluation(self, evaluated: Callable[[], EvalRecord] | None = None) -> None:
+        """Append evaluate() (or `evaluated()`, an equal record computed elsewhere); a
+        non-finite loss over the data is a divergence too (and an evaluation a checkpoint
+        could not hold)."""
+        ev = self.evaluate() if evaluated is None else evaluated()
         for name, value in (("train_loss", ev.train_loss), ("val_loss", ev.val_loss)):
             if not math.isfinite(value):
-                self.diverged = Diverged(self.steps_done, f"the evaluation's {name} is {value}")
-                raise self.diverged
+                self._diverge(f"the evaluation's {name} is {value}")
         self.evals.append(ev)
+        self.similarity.append((ev.step, mean_similarity(self.network)))
+        self.timeline.evaluation(ev)
 
     def run(self, n: int, stop: threading.Event | None = None) -> RunResult:
-        """Up to n steps; stops early on divergence or when `stop` is set."""
+        """Up to n steps; stops early on divergence or when `stop` is set. The timeline
+        is caught up at the end."""
+        try:
+            return self._run(n, stop)
+        finally:
+            self.catch_up()
+
+    def _run(self, n: int, stop: threading.Event | None) -> RunResult:
         if self.diverged:
             return RunResult(0, diverged=self.diverged)
         for done in range(n):
@@ -250,27 +336,51 @@ class Trainer:
         loss, _ = self.loss.compute(logits, y)
         return loss, self.loss.accuracy(logits, y)
 
+    def inputs(self, points: Array) -> Array:
+        """The network's inputs for points of the data's plane: their data.features, in
+        the training dtype."""
+        return np.ascontiguousarray(
+            self._cross(np.asarray(points, dtype=np.float64)), dtype=self.dtype
+        )
+
     def predict(self, X: Array) -> Array:
-        """Class probabilities (N, C) for classification, outputs for regression."""
+        """Class probabilities (N, C) for classification, outputs for regression, at
+        points X of the data's plane (the features are computed here)."""
         with np.errstate(all="ignore"):
-            logits = self.network.forward(np.asarray(X, dtype=self.dtype))
+            logits = self.network.forward(self.inputs(X))
             return self.loss.probabilities(logits)
 
-    def predict_grid(
-        self, width: int, height: int, margin: float = 0.1
-    ) -> tuple[Array, Array, Array]:
-        """Predictions over a grid covering the 2-D data: xs (width,), ys (height,),
-        values (height, width, C); row 0 is the lowest y."""
+    def grid(self, width: int, height: int, margin: float = 0.1) -> tuple[Array, Array]:
+        """xs (width,) and ys (height,) spanning the 2-D data's points, `margin` of the
+        span added on each side."""
         if self.dataset.n_features != 2:
-            raise ValueError("predict_grid needs 2-D inputs")
-        X = np.concatenate([self.X_train, self.X_val])
+            raise ValueError("a grid needs 2-D data")
+        X = np.concatenate([self.dataset.X_train, self.dataset.X_val])
         lo, hi = X.min(axis=0), X.max(axis=0)
         pad = (hi - lo) * margin
         xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], width)
         ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], height)
-        gx, gy = np.meshgrid(xs, ys)
-        values = self.predict(np.column_stack([gx.ravel(), gy.ravel()]))
+        return xs, ys
+
+    def predict_grid(
+        self, width: int, height: int, margin: float = 0.1
+    ) -> tuple[Array, Array, Array]:
+        """Predictions over grid(): xs (width,), ys (height,), values (height, width, C);
+        row 0 is the lowest y."""
+        xs, ys = self.grid(width, height, margin)
+        values = self.predict(_grid_points(xs, ys))
         return xs, ys, values.reshape(height, width, -1)
+
+    def unit_maps(self, xs: Array, ys: Array) -> list[Array]:
+        """Every hidden unit's activation over the grid of points (xs[j], ys[i]) of the
+        data's plane: per hidden layer a (len(ys), len(xs), units) array, row 0 the lowest
+        y (predict_grid's layout), from one batched forward of this trainer's network
+        (a look at a live run calls it on a copy with its own network)."""
+        if self.dataset.n_features == 1:  # a curve: one row over xs (ys is not read)
+            points, shape = np.asarray(xs, np.float64)[:, None], (1, len(xs))
+        else:
+            points, shape = _grid_points(xs, ys), (len(ys), len(xs))
+        return unit_maps(self.network, self.inputs(points), shape)
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -298,6 +408,12 @@ class Trainer:
             arrays[f"optimizer.state.{key}"] = buffer.copy()
         for key, value in self.history.state().items():
             arrays[f"history.{key}"] = value
+        arrays["similarity"] = np.array(
+            [[step, *means] for step, means in self.similarity], np.float64
+        ).reshape(len(self.similarity), self.n_layers)
+        arrays["timeline"] = np.array(self.timeline.to_json())
+        for key, value in self.distributions.state().items():
+            arrays[f"distributions.{key}"] = value
         return arrays
 
     @classmethod
@@ -369,6 +485,23 @@ class Trainer:
                 f"history.raw_steps: rows up to step {history.last_step}, beyond the "
                 f"{steps_done} steps done"
             )
+        # What checkpoints hold since the timeline, the similarity and the distributions
+        # came: an older one starts them empty.
+        similarity = self._similarity_from(c, steps_done)
+        timeline = Timeline(self.timeline.units)
+        if "timeline" in arrays:
+            try:
+                timeline.load_json(c.text("timeline"), steps_done)
+            except ValueError as error:
+                raise CheckpointError(f"timeline: {error}") from None
+        distributions = DistributionStore(self.n_layers)
+        prefix = "distributions."
+        sampled = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+        if sampled:
+            try:
+                distributions.restore(sampled)
+            except ValueError as error:
+                raise CheckpointError(f"distributions.{error}") from None
 
         # Everything checked: now change the trainer. theta and grad are copied in place
         # because every layer's W, b, dW and db are views into them.
@@ -385,6 +518,30 @@ class Trainer:
         self.evals = evals
         self.history = history
         self.diverged = diverged
+        self.similarity = similarity
+        self.timeline = timeline
+        self.distributions = distributions
+
+    def _similarity_from(self, c: Checked, steps_done: int) -> list[tuple[int, list[float]]]:
+        """The checkpoint's similarity table (none in an older checkpoint): a row an
+        evaluation, its step then a mean similarity in [-1, 1] (NaN: a one-unit layer) per
+        hidden layer."""
+        if "similarity" not in c.arrays:
+            return []
+        table = c.array("similarity", np.dtype(np.float64), None)
+        if table.ndim != 2 or table.shape[1] != self.n_layers:
+            raise CheckpointError(
+                f"similarity: shape {table.shape}, expected (evaluations, {self.n_layers})"
+            )
+        steps, means = table[:, 0], table[:, 1:]
+        whole = np.all(steps == np.floor(steps))
+        if not whole or np.any(np.diff(steps) <= 0) or np.any((steps < 0) | (steps > steps_done)):
+            raise CheckpointError(
+                "similarity: steps must be whole and increase, from 0 to the steps done"
+            )
+        if np.any(~np.isnan(means) & ~(np.abs(means) <= 1.0 + 1e-9)):
+            raise CheckpointError("similarity: means must be from -1 to 1 (or NaN)")
+        return [(int(row[0]), row[1:].tolist()) for row in table]
 
     def _optimizer_state(self, c: Checked, t: int, finite: bool) -> dict[str, Array]:
         """The optimizer's buffers, as many as a fresh optimizer of this config keeps after
@@ -426,3 +583,9 @@ class Trainer:
                 h.update(np.ascontiguousarray(a).tobytes())
             self._digest = h.hexdigest()
         return self._digest
+
+
+def _grid_points(xs: Array, ys: Array) -> Array:
+    """(len(ys) * len(xs), 2): the grid's points, row by row from the lowest y."""
+    gx, gy = np.meshgrid(xs, ys)
+    return np.column_stack([gx.ravel(), gy.ravel()])
