@@ -173,7 +173,10 @@ def test_train_writes_a_run_directory_and_plain_log_lines(
 ) -> None:
     out = tmp_path / "run"
     assert main(["train", *SMALL, "--out", str(out), "--checkpoint-every", "50"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    # The run's events (engine.train.events) are lines of their own, between the reports.
+    lines = [
+        line for line in capsys.readouterr().out.splitlines() if not line.startswith("event: ")
+    ]
     assert lines[0] == f"run {out}: steps 1 to 120"
     assert [line.split()[1] for line in lines[1:4]] == ["40", "80", "120"]
     assert "\r" not in "".join(lines) and "\x1b" not in "".join(lines)  # no TTY tricks
@@ -201,6 +204,9 @@ def test_quiet_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert len(lines) == 2 and lines[0].startswith("done:") and "val_acc" in lines[1]
     assert main(["train", *SMALL, "--json", "--out", str(tmp_path / "j")]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    events = [r["event"] for r in records if "event" in r]  # objects a reader tells apart
+    assert all({"step", "kind", "message"} <= set(e) for e in events)
+    records = [r for r in records if "event" not in r]
     assert [r["step"] for r in records[:-1]] == [40, 80, 120]
     summary = records[-1]["summary"]
     assert summary["done"] and summary["run_dir"] == str(tmp_path / "j")
@@ -356,7 +362,7 @@ def test_console_script_trains_from_a_toml_file_and_csv(tmp_path: Path) -> None:
     )
     done = run_cli("train", "--config", str(tmp_path / "exp.toml"), "--runs", str(tmp_path / "r"))
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    lines = [line for line in done.stdout.splitlines() if not line.startswith("event: ")]
     assert lines[0].startswith("run ") and lines[1].startswith("step 100 ")
     (run_dir,) = (tmp_path / "r").iterdir()
     assert run_dir.name.endswith("-rings-relu-he_normal")

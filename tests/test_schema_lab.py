@@ -10,7 +10,7 @@ from tui_nn.core.fields import ALL_FIELDS, DATA_FIELDS, MODEL_FIELDS, OPTIMIZER_
 PANELS = {
     "data": [
         *("data.name", "data.n_classes", "data.noise", "data.n_samples"),
-        *("data.train_fraction", "data.path", "data.target"),
+        *("data.train_fraction", "data.features", "data.path", "data.target"),
     ],
     "model": [
         *("model.hidden", "model.activation", "model.leaky_slope", "model.elu_alpha"),

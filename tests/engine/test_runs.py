@@ -122,7 +122,10 @@ def test_saved_files(tmp_path: Path) -> None:
     save_run(trainer, run_dir, final=True, extra={"seconds": 1.5})
     names = sorted(p.name for p in run_dir.iterdir())
     assert names == sorted(
-        ["config.toml", "weights.npz", "metrics.csv", "evals.csv", "metrics.jsonl", "summary.json"]
+        [
+            *("config.toml", "weights.npz", "metrics.csv", "evals.csv", "metrics.jsonl"),
+            *("summary.json", "events.jsonl", "machine.json"),
+        ]
     )
     lines = (run_dir / "metrics.csv").read_text().splitlines()
     assert lines[0].split(",") == ["step", *trainer.history.columns]

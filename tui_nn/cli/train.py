@@ -3,7 +3,9 @@
 On a terminal, progress is one live line (rich's live display) that fits the terminal's
 width: the numbers that do not fit are left out, never wrapped, so the scrollback stays
 clean. In a log (not a terminal) it is a plain line every --report-every steps, or a
-JSON object with --json.
+JSON object with --json. The run's events (engine.train.events: a layer going dead, the
+loss spiking, ...) are printed as they happen: above the live line, as "event: ..." lines
+in a log, or as {"event": {...}} objects with --json.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from engine.store.runs import (
     resume_trainer,
     save_run,
 )
+from engine.train.events import Event
 from tui_nn.cli.options import given_options
 
 if TYPE_CHECKING:
@@ -203,13 +206,17 @@ def train_loop(
     diverged: Diverged | None = None
     start = time.perf_counter()
     last_draw = 0.0
-    with _stop_on_signals(stop), _live(console or stream, live) as show:
+    seen = _noted(trainer)  # a resumed run's earlier events were printed then
+    with _stop_on_signals(stop), _live(console or stream, live) as (show, say):
+        tell = _teller(args, stream, say)
         while trainer.steps_done < total and not stop.is_set():
             try:
                 trainer.step()
             except Diverged as error:
                 diverged = error
                 break
+            if _noted(trainer) > seen:
+                seen = _tell_new(trainer, seen, tell)
             done = trainer.steps_done
             now = time.perf_counter()
             rate = (done - first) / max(now - start, 1e-9)
@@ -223,6 +230,8 @@ def train_loop(
             if run_dir is not None and save_every and done % save_every == 0 and done < total:
                 save_run(trainer, run_dir, final=False)
         elapsed = time.perf_counter() - start
+        trainer.catch_up()
+        _tell_new(trainer, seen, tell)  # the last steps' events, a divergence
         # The last evaluation for the summary stays out of trainer.evals: a resumed run must
         # hold exactly the evaluations of an uninterrupted one.
         last = _last_eval(trainer)
@@ -259,6 +268,39 @@ def train_loop(
 
 
 Show = Callable[[dict[str, Any], int], None]
+Say = Callable[[str], None]
+
+
+def _noted(trainer: Trainer) -> int:
+    """Events noted so far, those the timeline left out to stay bounded included."""
+    return trainer.timeline.dropped + len(trainer.events)
+
+
+def _tell_new(trainer: Trainer, seen: int, tell: Callable[[Event], None]) -> int:
+    """Tell the events noted after the first `seen` (the newest of the list); the count."""
+    noted = _noted(trainer)
+    for event in trainer.events[max(len(trainer.events) - (noted - seen), 0) :]:
+        tell(event)
+    return noted
+
+
+def _teller(args: argparse.Namespace, stream: IO[str], say: Say | None) -> Callable[[Event], None]:
+    """How an event is printed: above the live line, as a plain line, as JSON, or not
+    at all with --quiet."""
+
+    def tell(event: Event) -> None:
+        if args.quiet:
+            return
+        if args.json:
+            stream.write(_json({"event": event.to_dict()}) + "\n")
+        elif say is not None:
+            say(f"event: {event.message}")
+            return
+        else:
+            stream.write(f"event: {event.message}\n")
+        stream.flush()
+
+    return tell
 
 
 def _console(out: IO[str]) -> Console:
@@ -268,11 +310,12 @@ def _console(out: IO[str]) -> Console:
 
 
 @contextmanager
-def _live(target: Console | IO[str], live: bool) -> Iterator[Show | None]:
+def _live(target: Console | IO[str], live: bool) -> Iterator[tuple[Show | None, Say | None]]:
     """On a terminal, one transient live line (rich's live display, redrawn in place and
-    cleared at the end: the summary follows); None elsewhere."""
+    cleared at the end: the summary follows) and a way to print a line above it; None
+    and None elsewhere."""
     if not live:
-        yield None
+        yield None, None
         return
     from rich.console import Console
     from rich.live import Live
@@ -283,7 +326,11 @@ def _live(target: Console | IO[str], live: bool) -> Iterator[Show | None]:
         def show(report: dict[str, Any], total: int) -> None:
             display.update(live_line(report, total, console.width), refresh=True)
 
-        yield show
+        def say(text: str) -> None:
+            # Printed above the live line, which rich redraws below it; no markup.
+            display.console.print(text, markup=False, highlight=False, soft_wrap=False)
+
+        yield show, say
 
 
 def _last_eval(trainer: Trainer) -> EvalRecord | None:
