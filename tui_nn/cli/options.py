@@ -64,20 +64,21 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
             )
 
 
-def _dest(flag: str) -> str:
+def dest(flag: str) -> str:
+    """The argparse attribute of an option: "--batch-size" -> "batch_size"."""
     return flag[2:].replace("-", "_")
 
 
 def given_options(args: argparse.Namespace) -> list[str]:
     """The experiment options on the command line (SUPPRESS leaves the others unset)."""
-    return [flag for flag in ["--config", *OPTIONS] if hasattr(args, _dest(flag))]
+    return [flag for flag in ["--config", *OPTIONS] if hasattr(args, dest(flag))]
 
 
 def changes_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """The options given (not --config), by section: {"optimizer": {"lr": 0.1}}."""
     changes: dict[str, dict[str, Any]] = {}
     for flag, field in OPTIONS.items():
-        value = getattr(args, _dest(flag), None)
+        value = getattr(args, dest(flag), None)
         if value is not None:
             changes.setdefault(field.section, {})[field.name] = value
     data_path = changes.get("data", {}).get("path")
