@@ -16,7 +16,16 @@ UI_LIBRARIES = ("textual", "textual_plotext", "plotext", "rich")
 RUNNER = "tui_nn.core.runner"
 # What widgets and screens may take from the runner: the snapshot they are shown, and the
 # read-only view of the run a view is handed. Commands go through tui_nn.messages.
-RUNNER_PUBLIC = {"Snapshot", "Boundary", "RunReader"}
+# What a widget or screen may take from the runner: the snapshot types, the reader, and
+# the looks' own functions (a view that draws a look of its own computes it the same way).
+RUNNER_PUBLIC = {
+    "Snapshot",
+    "Boundary",
+    "RunReader",
+    "boundary_of",
+    "boundary_kind",
+    "network_over",
+}
 
 
 def imports_of(path: Path) -> set[str]:
