@@ -1,5 +1,5 @@
-"""The engine's layers import one way (lecture, store -> train -> config -> {data, nn}),
-with no cycle between modules, and nothing of the UI, torch or rich."""
+"""The engine's layers import one way (sweep -> {lecture, store} -> train -> config ->
+{data, nn}), with no cycle between modules, and nothing of the UI, torch or rich."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "train": {"config", "nn", "data"},
     "store": {"train", "config", "nn", "data"},
     "lecture": {"train", "config", "nn", "data"},
+    "sweep": {"lecture", "store", "train", "config", "nn", "data"},
 }
 BASE = {"errors", "registry", "thresholds"}  # imported by any layer; they import no engine module
 FORBIDDEN = ("textual", "plotext", "textual_plotext", "tui_nn", "rich", "torch")

@@ -1,0 +1,121 @@
+"""`tui-nn sweep` on 2 workers against 1 worker: 8 members of 2-64-64-64-3.
+
+    python benchmarks/sweep_bench.py               # 2 rounds, ~1.5 minutes on a quiet machine
+    python benchmarks/sweep_bench.py --rounds 4 --steps 3000
+
+Each timing is a whole `tui-nn sweep` command (start, worker pool, training, run
+directories, summary) of 8 members of the 2-64-64-64-3 net, batch 64, Adam, float32, 2000
+steps, each worker on one BLAS thread. Two grids:
+
+- alone: 8 activations, members that cannot stack: each trains alone, so the workers are
+  all the parallelism there is (the target: 2 workers at least 1.8x one worker);
+- stacked: 4 learning rates x 2 seeds, members that stack: 1 worker trains one stack of 8,
+  2 workers two stacks of 4, and a bigger stack costs less a member, so the 2 workers
+  start behind.
+
+Rounds alternate 1 and 2 workers; the result is the ratio of the median wall times and of
+the best ones (the least disturbed). It first measures how many cores two busy processes
+get (the ceiling of any 2-worker speed-up here), and says how many cores other processes
+took meanwhile: on a shared 2-core machine that is what a second worker competes with,
+and such rounds are flagged BUSY.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TUI_NN = Path(sys.executable).parent / "tui-nn"
+GRIDS = {
+    "alone": ["--grid", "model.activation=relu,tanh,sigmoid,elu,gelu,silu,leaky_relu,linear"],
+    "stacked": ["--grid", "optimizer.lr=0.001,0.003,0.01,0.03", "--seeds", "2"],
+}
+NET = ["--hidden", "64,64,64", "--batch-size", "64", "--eval-every", "100"]
+TARGET = 1.8
+BUSY = 0.25  # cores other processes took, on average, above which a round is flagged
+
+
+def cpu_seconds() -> float:
+    """CPU seconds every process on the machine has used (user + system, from /proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system = (int(v) for v in fields[:3])
+    return (user + nice + system) / os.sysconf("SC_CLK_TCK")
+
+
+def _spin(seconds: float) -> float:
+    """Busy-loop for `seconds` of wall time; the CPU seconds this process got."""
+    start, cpu = time.perf_counter(), time.process_time()
+    while time.perf_counter() - start < seconds:
+        pass
+    return time.process_time() - cpu
+
+
+def cores_for_two(seconds: float = 2.0) -> float:
+    """How many cores two busy processes get right now (2.0 on two free cores): the
+    ceiling of a 2-worker speed-up, whatever the sweep does. On a shared virtual machine it
+    can be far lower even when no other process of ours runs."""
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        return sum(pool.map(_spin, [seconds, seconds])) / seconds
+
+
+def children_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_sweep(grid: str, workers: int, steps: int, root: Path) -> tuple[float, float, float]:
+    """(wall seconds of one `tui-nn sweep`, its CPU seconds, cores others used meanwhile)."""
+    out = root / f"w{workers}-{time.monotonic_ns()}"
+    command = [str(TUI_NN), "sweep", *GRIDS[grid], *NET, "--steps", str(steps)]
+    command += ["--out", str(out), "--workers", str(workers), "--json"]
+    machine, ours = cpu_seconds(), children_seconds()
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    cpu = children_seconds() - ours
+    others = (cpu_seconds() - machine) - cpu
+    return wall, cpu, max(others, 0.0) / wall
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=2000, help="steps a member (2000)")
+    parser.add_argument("--only", choices=list(GRIDS), help="run one of the grids")
+    args = parser.parse_args()
+    print(f"8 members of 2-64-64-64-3, {args.steps} steps each, {os.cpu_count()} cores")
+    print(f"two busy processes get {cores_for_two():.2f} cores now (the ceiling of the ratio)")
+    for grid in [args.only] if args.only else GRIDS:
+        times: dict[int, list[float]] = {1: [], 2: []}
+        with tempfile.TemporaryDirectory() as tmp:
+            for round_ in range(args.rounds):
+                for workers in (1, 2):
+                    wall, cpu, others = timed_sweep(grid, workers, args.steps, Path(tmp))
+                    times[workers].append(wall)
+                    flag = "  BUSY" if others > BUSY else ""
+                    print(
+                        f"{grid} round {round_ + 1}: {workers} worker"
+                        f"{'s' if workers > 1 else ' '} {wall:6.2f} s, {cpu:6.2f} CPU s  "
+                        f"(others used {others:.2f} cores){flag}"
+                    )
+        for name, pick in (("median", statistics.median), ("best", min)):
+            one, two = pick(times[1]), pick(times[2])
+            ratio = one / two
+            verdict = "meets" if ratio >= TARGET else "misses"
+            print(
+                f"{grid}, {name}: 1 worker {one:.2f} s, 2 workers {two:.2f} s: speed-up "
+                f"{ratio:.2f}x ({verdict} the {TARGET}x target)"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Groups of members, and the one function that trains a group.
+
+A group is a list of members that can stack (engine.train.stacked.group_members: the same
+data, widths, activation, loss, optimizer rule, batch size and dtype) and share a step
+budget; `train_group` trains it as one StackedTrainer, whose members equal single runs.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Sequence
+
+from engine.config import ExperimentConfig
+from engine.train.stacked import StackedTrainer, group_members
+from engine.train.trainer import Trainer
+
+# A trained member: its Trainer and the seconds it trained.
+Trained = tuple[Trainer, float]
+
+
+def train_group(
+    configs: Sequence[ExperimentConfig], stop: threading.Event | None = None
+) -> list[Trained]:
+    """Train a group's members to their training.steps (or until `stop`) as one stack;
+    each member's seconds are the group's: they trained at once."""
+    stacked = StackedTrainer(configs)
+    start = time.perf_counter()
+    stacked.run(configs[0].training.steps, stop)
+    seconds = time.perf_counter() - start
+    return [(member, seconds) for member in stacked.members]
+
+
+def finished(trainer: Trainer) -> bool:
+    """Done or diverged (a stopped member is neither: it is trained again on resume)."""
+    return trainer.diverged is not None or trainer.steps_done >= trainer.config.training.steps
+
+
+def plan_groups(configs: Sequence[ExperimentConfig], slots: int) -> list[list[int]]:
+    """group_members by step budget, with big groups cut so that `slots` workers all have
+    work: no group holds more than its share, ceil(members / slots)."""
+    share = max(1, math.ceil(len(configs) / max(slots, 1)))
+    planned = []
+    for stackable in group_members(configs):
+        budgets: dict[int, list[int]] = {}  # a stack steps all its members alike
+        for i in stackable:
+            budgets.setdefault(configs[i].training.steps, []).append(i)
+        for group in budgets.values():
+            planned += [group[i : i + share] for i in range(0, len(group), share)]
+    return planned
