@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from engine.config import ExperimentConfig
     from engine.lecture.scenarios import Scenario
     from tui_nn.core.fields import FieldSpec
 
@@ -47,3 +48,22 @@ class StepWanted(Message):
 
 class NotesWanted(Message):
     """Open the lecture notes, as i does in the lab."""
+
+
+class CommandWanted(Message):
+    """Open the `:` command line with `text` typed in (e.g. "fork "); `base` is the config
+    a fork starts from (the compare view's selected run), None for the lab's run."""
+
+    def __init__(self, text: str = "", base: ExperimentConfig | None = None) -> None:
+        super().__init__()
+        self.text = text
+        self.base = base
+
+
+class ComparisonWanted(Message):
+    """Run a lecture comparison side by side (engine.lecture.scenarios.comparison_of: a
+    comparison's or a scenario's name), on the compare view."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name

@@ -41,6 +41,7 @@ from engine.lecture.readings import (
     update_ratio,
     worst,
 )
+from engine.registry import Registry
 from engine.thresholds import (
     COLLAPSES,
     DEAD,
@@ -58,7 +59,6 @@ from engine.thresholds import (
     VANISHES,
     WINDOW,
 )
-from engine.registry import Registry
 from engine.train.diagnostics import chance_loss, symmetry
 from engine.train.trainer import Trainer
 
@@ -603,4 +603,184 @@ _scenario(
     plot=UPDATE,
     look_at="Every layer's update/weight line sits near the 1e-3 line; press d to see the "
     "std hold with depth.",
+)
+
+
+# ------------------------------------------------------------------------ comparisons
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """One run of a comparison: its name, its config, the scenario whose judge gives its
+    verdict (None: no verdict; its config is the run's), what that verdict says holds,
+    and the verdict the lecture expects (the tests hold each run to it)."""
+
+    label: str
+    config: ExperimentConfig
+    scenario: Scenario | None = None
+    claim: str = ""
+    expect: str = OBSERVED
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A claim run side by side with its counter-examples: runs that differ in one field
+    (the same seeds, so the same data, and the same weights and batches where the shapes
+    allow), each with its own verdict."""
+
+    name: str
+    title: str
+    claim: str
+    runs: tuple[Contrast, ...]
+    plot: int = LOSS  # the plot tab that shows the claim best
+    look_at: str = ""
+
+    @property
+    def configs(self) -> list[ExperimentConfig]:
+        return [run.config for run in self.runs]
+
+
+COMPARISONS = Registry[Comparison]("comparison")
+
+
+def _run_of(scenario: Scenario, config: ExperimentConfig) -> Scenario:
+    """The scenario judging a run of `config` (its counter-example, or another setting)."""
+    return replace(scenario, config=config, steps=config.training.steps)
+
+
+def pair(scenario: Scenario) -> Comparison:
+    """A scenario beside its counter-example: its claim observed on one, not on the other."""
+    counter_config = scenario.counterexample_config
+    if counter_config is None:
+        runs = [Contrast(scenario.name, scenario.config, scenario)]
+    else:
+        mine, theirs = difference(scenario.config, counter_config)
+        counter = _run_of(scenario, counter_config)
+        runs = [
+            Contrast(mine, scenario.config, scenario),
+            Contrast(theirs, counter_config, counter, expect=NOT_OBSERVED),
+        ]
+    return Comparison(
+        scenario.name,
+        scenario.title,
+        scenario.claim,
+        tuple(runs),
+        scenario.plot,
+        scenario.look_at,
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value)) if value else "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def difference(a: ExperimentConfig, b: ExperimentConfig) -> tuple[str, str]:
+    """Two runs named by the values that tell them apart: ("xor", "linear"), or
+    ("hidden=none activation=relu", "hidden=16 activation=tanh") for several fields."""
+    da, db = a.to_dict(), b.to_dict()
+    keys = [(s, k) for s in da for k in da[s] if da[s][k] != db[s][k]]
+    if len(keys) == 1:
+        s, k = keys[0]
+        return _text(da[s][k]), _text(db[s][k])
+    names = [" ".join(f"{k}={_text(d[s][k])}" for s, k in keys) for d in (da, db)]
+    return names[0], names[1]
+
+
+def comparison_of(name: str) -> Comparison:
+    """The comparison called `name`, or the one a scenario of that name belongs to (its
+    pair with its counter-example when no bigger comparison holds it). KeyError lists
+    the names."""
+    if name in COMPARISONS:
+        return COMPARISONS[name]
+    if name in SCENARIOS:
+        for comparison in COMPARISONS.values():
+            if any(run.scenario and run.scenario.name == name for run in comparison.runs):
+                return comparison
+        return pair(SCENARIOS[name])
+    raise KeyError(f"unknown comparison {name!r}; valid: {', '.join([*COMPARISONS, *SCENARIOS])}")
+
+
+def _varied(
+    name: str,
+    title: str,
+    claim: str,
+    base: ExperimentConfig,
+    runs: list[tuple[str, dict[str, dict[str, Any]], str, str, str]],
+    *,
+    plot: int,
+    look_at: str,
+) -> Comparison:
+    """A comparison over `base`: each run its label, its changes, the scenario that judges
+    it ("" for none), what that judge says holds and the verdict expected."""
+    contrasts = []
+    for label, changes, by, says, expect in runs:
+        config = base.with_changes(**changes)
+        judged = _run_of(SCENARIOS[by], config) if by else None
+        contrasts.append(Contrast(label, config, judged, says, expect))
+    comparison = Comparison(name, title, claim, tuple(contrasts), plot, look_at)
+    return COMPARISONS.add(name, comparison)
+
+
+_varied(
+    "dying",
+    "ReLU, leaky ReLU and maxout at a high learning rate",
+    "At the same high rate ReLU units die; leaky ReLU and maxout units keep their gradient "
+    "(and maxout pays for it with twice the parameters).",
+    preset({**DYING, "activation": "relu"}, HIGH_LR, 300),
+    [
+        ("relu", {}, "dead_relu", "units die", OBSERVED),
+        ("leaky_relu", {"model": {"activation": "leaky_relu"}}, "leaky_relu", "none die", OBSERVED),
+        ("maxout", {"model": {"activation": "maxout"}}, "maxout", "none die, 2x params", OBSERVED),
+    ],
+    plot=UNITS,
+    look_at="ReLU's dead share climbs past 40% and stays; leaky ReLU's and maxout's stay at 0%.",
+)
+_varied(
+    "init",
+    "Zero, small, large and Xavier init on a deep tanh net",
+    "Zeros keep every unit alike, N(0, 0.01^2) lets the signal and its gradient vanish, "
+    "N(0, 1) saturates the units, and Xavier's scale keeps the signal alive through depth.",
+    preset({"hidden": DEEP, "activation": "tanh", "init": "xavier_normal"}, GENTLE, 150),
+    [
+        ("zeros", {"model": {"init": "zeros"}}, "zero_init", "units stay alike", OBSERVED),
+        ("0.01", {"model": {"init": "small_normal"}}, "tiny_init", "gradient vanishes", OBSERVED),
+        ("1.0", {"model": {"init": "large_normal"}}, "large_init", "units saturate", OBSERVED),
+        ("xavier", {}, "xavier_tanh", "signal holds", OBSERVED),
+    ],
+    plot=GRADIENT,
+    look_at="Press l for the first layer: the 0.01 line sits decades under Xavier's, zeros "
+    "has no gradient at all; on plot 3 the 1.0 run is saturated from the start.",
+)
+_varied(
+    "saturation",
+    "Sigmoid and tanh on a deep net",
+    "Sigmoid's slope is at most 1/4 and its output is not zero-centred: on a deep net its "
+    "gradient fades on the way back; tanh, zero-centred, keeps more of it.",
+    preset({"hidden": DEEP, "activation": "sigmoid", "init": "xavier_normal"}, SGD, 100),
+    [
+        ("sigmoid", {}, "sigmoid_deep", "gradient fades", OBSERVED),
+        ("tanh", {"model": {"activation": "tanh"}}, "sigmoid_deep", "gradient fades", NOT_OBSERVED),
+    ],
+    plot=GRADIENT,
+    look_at="At L1 (press l) sigmoid's gradient line sits far under tanh's; the loss of "
+    "sigmoid barely moves.",
+)
+_varied(
+    "rule_of_thumb",
+    "The rule of thumb: five activations on one net",
+    "Use ReLU (mind the learning rate), try leaky ReLU or maxout, try tanh without "
+    "expecting much, and use sigmoid only where an output must lie in [0, 1].",
+    preset({"hidden": [32, 32, 32], "init": "xavier_normal"}, {"name": "adam", "lr": 0.01}, 300),
+    [
+        ("relu", {}, "", "", ""),
+        ("leaky_relu", {"model": {"activation": "leaky_relu"}}, "", "", ""),
+        ("maxout", {"model": {"activation": "maxout"}}, "", "", ""),
+        ("tanh", {"model": {"activation": "tanh"}}, "", "", ""),
+        ("sigmoid", {"model": {"activation": "sigmoid"}}, "", "", ""),
+    ],
+    plot=ACCURACY,
+    look_at="The ReLU family and tanh pass 95% within the first 50 steps; sigmoid lags far "
+    "behind for most of the run.",
 )

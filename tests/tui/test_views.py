@@ -83,6 +83,22 @@ async def test_s_runs_a_scenario_with_its_live_verdict_then_its_counterexample()
         await wait_until(pilot, lambda: not verdict_line.display)
 
 
+async def test_v_asks_for_the_scenarios_comparison(monkeypatch: pytest.MonkeyPatch) -> None:
+    """v in the picker hands the highlighted scenario's name to the app's compare view,
+    and the picker says which runs that is."""
+    wanted: list[str] = []
+    monkeypatch.setattr(LabApp, "on_comparison_wanted", lambda self, e: wanted.append(e.name))
+    app = LabApp(CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await pick_scenario(pilot, "dead_relu")
+        shown = text_of(app.screen.query_one("#scenario-details"))
+        assert "side by side: relu, leaky_relu, maxout" in shown
+        await pilot.press("v")
+        await wait_until(pilot, lambda: wanted == ["dead_relu"])
+        assert not isinstance(app.screen, ScenarioScreen)
+
+
 async def test_a_field_change_keeps_the_scenario_and_its_judge() -> None:
     app = LabApp(CONFIG)
     async with app.run_test(size=SIZE) as pilot:

@@ -1,4 +1,5 @@
-"""`tui-nn` with no subcommand: the lab, on a config, a scenario or a saved run.
+"""`tui-nn` with no subcommand: the lab, on a config, a scenario, a saved run or a sweep
+directory (its members side by side in the compare view).
 
 A scenario's preset takes the experiment options given over it (`--scenario dead_relu
 --lr 0.1`), as a --config file does."""
@@ -6,6 +7,7 @@ A scenario's preset takes the experiment options given over it (`--scenario dead
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from engine import ConfigError
@@ -13,9 +15,17 @@ from engine.lecture.scenarios import SCENARIOS
 from tui_nn.cli.options import changes_from_args, config_from_args, given_options
 
 
+def is_sweep(path: str) -> bool:
+    """A sweep directory (tui-nn sweep --out wrote it) rather than a run directory."""
+    from engine.sweep.files import SWEEP_TOML
+
+    return (Path(path) / SWEEP_TOML).is_file()
+
+
 def run_lab(args: argparse.Namespace) -> int:
     """The config is read here, after the checks: a --config file that cannot go with
     --scenario or --open is refused as such, not read first."""
+    from engine.sweep import load_sweep
     from tui_nn.core.files import file_sets_steps, open_run, with_lab_budget
 
     if args.fps <= 0 or args.fps > 60:
@@ -45,8 +55,12 @@ def run_lab(args: argparse.Namespace) -> int:
             raise ConfigError(
                 "--open", f"the run's own config.toml is used; drop {', '.join(given)}"
             )
-        extra["run"] = open_run(args.open)  # RunError or ConfigError: exit 2 with its text
-        config = extra["run"].config
+        if is_sweep(args.open):  # its runs side by side in the compare view
+            extra["sweep"] = load_sweep(args.open)  # RunError or ConfigError: exit 2
+            config = extra["sweep"].base
+        else:
+            extra["run"] = open_run(args.open)  # RunError or ConfigError: exit 2 with its text
+            config = extra["run"].config
     else:
         config = config_from_args(args)  # a missing or bad file is told here
         steps_given = hasattr(args, "steps") or (

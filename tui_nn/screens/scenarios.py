@@ -1,7 +1,8 @@
 """The scenario picker: the lecture's claims, each a preset run the lab judges live.
 
 enter runs the highlighted scenario's preset, c its counter-example (one setting changed,
-so the judge should say "not observed"), x leaves the scenario and keeps the run. Each
+so the judge should say "not observed"), v both side by side on the compare view (with
+every counter-example the lecture names), x leaves the scenario and keeps the run. Each
 scenario says which plot shows its claim and what to look at there.
 """
 
@@ -20,9 +21,9 @@ from textual.widgets.option_list import Option
 
 from engine import ExperimentConfig
 from engine.config import FIELDS
-from engine.lecture.scenarios import PLOT_TABS, SCENARIOS, Scenario
+from engine.lecture.scenarios import PLOT_TABS, SCENARIOS, Scenario, comparison_of
 from tui_nn.commands import LabFooter
-from tui_nn.messages import ScenarioLeft, ScenarioStarted
+from tui_nn.messages import ComparisonWanted, ScenarioLeft, ScenarioStarted
 from tui_nn.screens.view import View
 
 PIECES = FIELDS["model.maxout_k"]
@@ -60,6 +61,8 @@ def details(scenario: Scenario) -> Group:
     grid.add_row("judged", f"observed when the claim {judged}")
     if scenario.counterexample:
         grid.add_row("c runs", f"{scenario.counterexample}: the judge should say not observed")
+    runs = ", ".join(run.label for run in comparison_of(scenario.name).runs)
+    grid.add_row("v runs", f"side by side: {runs}")
     look = Text(f"look at (plot {scenario.plot}, {PLOT_TABS[scenario.plot - 1]}): ", "italic")
     look.append(scenario.look_at, style="not italic")
     return Group(
@@ -78,6 +81,7 @@ class ScenarioScreen(View):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "run", "run it", priority=True),
+        Binding("v", "side_by_side", "side by side"),
         Binding("c", "counter", "counter-example"),
         Binding("x", "leave", "leave scenario"),
         Binding("escape,q,s", "close", "close", key_display="esc"),
@@ -136,6 +140,10 @@ class ScenarioScreen(View):
     # left in a closed screen's queue would never bubble up.
     def _start(self, counterexample: bool) -> None:
         self.app.post_message(ScenarioStarted(self.highlighted, counterexample))
+        self.dismiss()
+
+    def action_side_by_side(self) -> None:
+        self.app.post_message(ComparisonWanted(self.highlighted.name))
         self.dismiss()
 
     def action_leave(self) -> None:
