@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -22,27 +22,52 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from engine import ConfigError, ExperimentConfig
-from engine.lecture.scenarios import Scenario
-from engine.store.runs import LoadedRun
+from engine.lecture.scenarios import Comparison, Scenario, comparison_of
+from engine.store.runs import LoadedRun, RunError, load_run
 from engine.store.toml import save_config
 from tui_nn.commands import LAB_ACTIONS, LONG_RUN_STEPS, SPEEDS, LabCommands, LabFooter
+from tui_nn.core.compare import (
+    MAX_RUNS,
+    CompareRunner,
+    Entry,
+    describe,
+    entries_from,
+    fork_config,
+    parse_assignment,
+)
 from tui_nn.core.fields import DATA_FIELDS, MODEL_FIELDS, OPTIMIZER_FIELDS, FieldSpec
 from tui_nn.core.files import open_experiment, open_run
 from tui_nn.core.runner import Runner, Snapshot
-from tui_nn.messages import FieldEdited, NotesWanted, ScenarioLeft, ScenarioStarted, StepWanted
+from tui_nn.messages import (
+    CommandWanted,
+    ComparisonWanted,
+    FieldEdited,
+    NotesWanted,
+    ScenarioLeft,
+    ScenarioStarted,
+    StepWanted,
+)
+from tui_nn.screens.compare import CommandLine, CompareScreen
 from tui_nn.screens.depth import DepthScreen
+from tui_nn.screens.distributions import DistributionsScreen
 from tui_nn.screens.files import ConfirmModal, PathModal
 from tui_nn.screens.gradcheck import GradcheckScreen
 from tui_nn.screens.help import HelpScreen
+from tui_nn.screens.inside import InsideScreen
 from tui_nn.screens.matrix import MatrixScreen
 from tui_nn.screens.notes import NotesScreen
 from tui_nn.screens.scenarios import ScenarioScreen
+from tui_nn.screens.timeline import TimelineScreen
+from tui_nn.screens.tour import TourScreen
 from tui_nn.screens.view import View
 from tui_nn.widgets.boundary import DecisionBoundary
 from tui_nn.widgets.config_panels import ConfigColumn, ConfigPanel, Field, ModelPanel
 from tui_nn.widgets.observations import AdviceLine, ScenarioLine
 from tui_nn.widgets.plots import PlotsPanel
 from tui_nn.widgets.status import StatusLine
+
+if TYPE_CHECKING:
+    from engine.sweep import Sweep
 
 HIDDEN = next(spec for spec in MODEL_FIELDS if spec.key == "model.hidden")
 NEW_LAYER_WIDTH = 16  # the width of an added layer when there is none to copy
@@ -92,9 +117,12 @@ class LabApp(App[None]):
         *,
         scenario: Scenario | None = None,
         run: LoadedRun | None = None,
+        tour: int | None = None,
+        sweep: Sweep | None = None,
     ) -> None:
         """`scenario`: start it on mount (tui-nn --scenario); `run`: a loaded run directory
-        to adopt, paused (tui-nn --open)."""
+        to adopt, paused (tui-nn --open); `tour`: open the guided tour at this stop
+        (tui-nn tour); `sweep`: a sweep directory to show side by side (tui-nn --open)."""
         super().__init__()
         # Textual reads it from the instance; lab.tcss styles the three widths.
         self.HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (60, "-narrow"), (100, "-wide")]
@@ -102,10 +130,14 @@ class LabApp(App[None]):
         self.runner = Runner(config)
         self.fps = min(max(float(fps), MIN_FPS), MAX_FPS)
         self._shown_version = -1
+        self._lab_behind = False  # a view hid the lab while the run changed
         self._shown_config: ExperimentConfig | None = None
         self._shown_error: str | None = None
         self._start_scenario = scenario
         self._start_run = run
+        self._start_tour = tour
+        self._start_sweep = sweep
+        self.comparison: CompareRunner | None = None  # the runs side by side, once asked
         self._last_run_dir: Path | None = run.path if run is not None else None
 
     # ------------------------------------------------------------------ layout
@@ -144,11 +176,17 @@ class LabApp(App[None]):
             self.adopt_run(self._start_run)
         if self._start_scenario is not None:
             self.start_scenario(self._start_scenario)
+        if self._start_tour is not None:
+            self.push_screen(TourScreen(self._start_tour))
+        if self._start_sweep is not None:
+            self.open_sweep(self._start_sweep)
         self.set_interval(1.0 / self.fps, self.poll)
         self.poll()
 
     def on_unmount(self) -> None:
         self.runner.close()
+        if self.comparison is not None:
+            self.comparison.close()
 
     @property
     def lab_screen(self) -> Screen[Any]:
@@ -158,16 +196,31 @@ class LabApp(App[None]):
     # ---------------------------------------------------------------- polling
 
     def poll(self) -> None:
-        """Show the runner's latest snapshot; cheap when nothing changed."""
+        """Show the runner's latest snapshot; cheap when nothing changed. A view (opaque,
+        full-screen) hides the lab: its widgets wait, since each redraw under a view
+        re-renders the view too, and catch up at the first poll after it closes."""
         if not self.is_running or self._exit:
             return  # shutting down: the widgets are going away
         snap = self.runner.snapshot()
-        # The boundary throttles itself (twice a second), so it is offered every
-        # poll: a grid it held back is shown even after the run has stopped.
-        self._boundary.refresh_from(snap)
+        views = [s for s in self.screen_stack if isinstance(s, View)]
+        if not views:
+            # The boundary throttles itself (twice a second), so it is offered every
+            # poll: a grid it held back is shown even after the run has stopped.
+            self._boundary.refresh_from(snap)
+            if snap.version != self._shown_version or self._lab_behind:
+                self._lab_behind = False
+                self._refresh_lab(snap)
+        elif snap.version != self._shown_version:
+            self._lab_behind = True
         if snap.version == self._shown_version:
             return
         self._shown_version = snap.version
+        for view in views:
+            if view.is_mounted:  # one pushed a moment ago composes first
+                view.refresh_from(snap)
+        self._announce(snap)
+
+    def _refresh_lab(self, snap: Snapshot) -> None:
         self._status.refresh_from(snap)
         self._verdict.refresh_from(snap)
         self._advice.refresh_from(snap)
@@ -178,10 +231,6 @@ class LabApp(App[None]):
                 panel.sync(snap.config)
         self._model_panel.show_loss(snap.loss_name, snap.task)
         self._model_panel.show_parameters(snap.n_parameters)
-        for screen in self.screen_stack:
-            if isinstance(screen, View):
-                screen.refresh_from(snap)
-        self._announce(snap)
 
     def _announce(self, snap: Snapshot) -> None:
         """A notification once per new worker error or divergence."""
@@ -343,6 +392,15 @@ class LabApp(App[None]):
     def action_matrix_form(self) -> None:
         self._open_view(MatrixScreen(self.runner))
 
+    def action_inside(self) -> None:
+        self._open_view(InsideScreen(self.runner))
+
+    def action_distributions(self) -> None:
+        self._open_view(DistributionsScreen(self.runner))
+
+    def action_timeline(self) -> None:
+        self._open_view(TimelineScreen(self.runner))
+
     def action_notes(self) -> None:
         model = self.runner.config.model
         # One neuron (no hidden layer) has no hidden activation to mark as in use.
@@ -374,6 +432,145 @@ class LabApp(App[None]):
 
     def on_notes_wanted(self, event: NotesWanted) -> None:
         self.action_notes()
+
+    # ------------------------------------------------------------- comparison
+
+    def action_fork(self) -> None:
+        self.on_command_wanted(CommandWanted("fork "))
+
+    def action_command(self) -> None:
+        self.on_command_wanted(CommandWanted(""))
+
+    def on_command_wanted(self, event: CommandWanted) -> None:
+        if isinstance(self.screen, CommandLine):
+            return
+        base = event.base
+
+        def run(text: str) -> str:
+            return self.run_command(text, base)
+
+        self.push_screen(CommandLine(run, event.text), self._said)
+
+    def run_command(self, text: str, base: ExperimentConfig | None = None) -> str:
+        """Do one command line: `fork FIELD=VALUE`, `compare FIELD=V1,V2,...`, `compare
+        NAME` (a lecture comparison or scenario), `tour`, or a bare `FIELD=VALUE[,...]`
+        (a fork, or a comparison of several values). Returns what to tell the user;
+        raises ConfigError (naming the field) with nothing changed."""
+        verb, _, rest = text.strip().partition(" ")
+        if "=" in verb:  # a bare assignment
+            verb, rest = "", text.strip()
+        if verb == "tour":
+            self.call_later(self.action_tour)
+            return "The guided tour"
+        if verb in ("", "fork") and rest:
+            assignment = parse_assignment(rest)
+            if verb == "fork" or len(assignment.values) == 1:
+                return self.fork(rest, base)
+            return self.compare(rest)
+        if verb == "compare" and rest:
+            return self.compare(rest)
+        raise ConfigError("command", f"unknown command {text.strip()!r}; try {CommandLine.HELP}")
+
+    def fork(self, text: str, base: ExperimentConfig | None = None) -> str:
+        """A copy of the run with one field changed, from step 0 with the same seeds. From
+        the compare view (`base`: its selected run) it joins the comparison; from the lab
+        it starts one: the lab's run (from step 0) beside its fork."""
+        config = fork_config(base or self.runner.config, text)
+        under = [s for s in self.screen_stack if not isinstance(s, CommandLine)][-1]
+        on_compare = isinstance(under, CompareScreen) and not isinstance(under, TourScreen)
+        if on_compare and self.comparison is not None:
+            self.comparison.add(Entry(config))
+            self.comparison.start()
+            return f"Forked: {text.strip()}, from step 0"
+        entries = [Entry(self.runner.config), Entry(config)]
+        self.start_comparison(entries, f"fork: {text.strip()}")
+        return f"Forked the run: {text.strip()}, both from step 0"
+
+    def compare(self, text: str) -> str:
+        """Runs from the lab's config, one a value (`activation=relu,tanh`), or a lecture
+        comparison by name (`dying`, `init`, a scenario's name)."""
+        if "=" not in text:
+            try:
+                comparison = comparison_of(text.strip())
+            except KeyError as exc:
+                raise ConfigError("compare", str(exc.args[0])) from None
+            self.start_lecture_comparison(comparison)
+            return f"Comparing: {comparison.title}"
+        assignment = parse_assignment(text)
+        self.start_comparison(entries_from(self.runner.config, assignment), describe(assignment))
+        return f"Comparing {len(assignment.values)} runs: {describe(assignment)}"
+
+    def on_comparison_wanted(self, event: ComparisonWanted) -> None:
+        try:
+            self.start_lecture_comparison(comparison_of(event.name))
+        except (KeyError, ConfigError) as exc:
+            self.notify(str(exc), title="compare", severity="error", markup=False)
+
+    def start_lecture_comparison(self, comparison: Comparison) -> None:
+        entries = [Entry(r.config, r.scenario, r.label, r.claim) for r in comparison.runs]
+        self.start_comparison(entries, comparison.title, comparison.plot)
+
+    def start_comparison(self, entries: list[Entry], title: str, plot: int | None = None) -> None:
+        """Replace any comparison by these runs, started at once, on the compare view. The
+        lab's run pauses (the two would share the cores); it is kept as it was."""
+        if len(entries) > MAX_RUNS:
+            raise ConfigError("compare", f"{len(entries)} runs: at most {MAX_RUNS} compare")
+        runner = CompareRunner(entries, title)  # ConfigError here keeps the old one
+        # Shown once the command line that asked for it has closed.
+        self.call_later(self._show_comparison, runner, plot)
+
+    def _show_comparison(self, runner: CompareRunner, plot: int | None) -> None:
+        old, self.comparison = self.comparison, runner
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        if old is not None:
+            old.close()
+        if self.runner.state == "running":
+            self.runner.pause()
+        runner.start()
+        self.push_screen(CompareScreen(runner, plot=plot or 1))
+        self.poll()
+
+    def open_sweep(self, sweep: Sweep) -> None:
+        """A sweep directory's members side by side (the first MAX_RUNS), each where its
+        run stopped (a member not saved yet starts from step 0), paused."""
+        shown = sweep.members[:MAX_RUNS]
+        entries = []
+        for member in shown:
+            try:
+                trainer = load_run(member.run_dir).trainer
+            except (RunError, ConfigError):  # not written yet: from its config
+                trainer = None
+            entries.append(Entry(member.member.config, trainer=trainer))
+        of = (
+            f" (the first {len(shown)} of {len(sweep.members)})"
+            if len(shown) < len(sweep.members)
+            else ""
+        )
+        title = f"sweep {sweep.path}{of}: {', '.join(sweep.keys) or 'seeds'}"
+        runner = CompareRunner(entries, title)
+        old, self.comparison = self.comparison, runner
+        if old is not None:
+            old.close()
+        self.push_screen(CompareScreen(runner))
+
+    def action_compare_view(self) -> None:
+        if self.comparison is None:
+            self.notify(
+                "No comparison yet: f forks this run, or :compare activation=relu,tanh",
+                markup=False,
+            )
+            return
+        if not isinstance(self.screen, CompareScreen):
+            self.push_screen(CompareScreen(self.comparison))
+
+    def action_tour(self) -> None:
+        if not isinstance(self.screen, TourScreen):
+            if self.runner.state == "running":
+                self.runner.pause()
+            if self.comparison is not None:
+                self.comparison.pause()
+            self.push_screen(TourScreen())
 
     # ------------------------------------------------------- experiments on disk
 

@@ -23,6 +23,7 @@ KEY_NAMES: dict[str, str] = {
     "escape": "esc",
     "less_than_sign": "<",
     "greater_than_sign": ">",
+    "colon": ":",
 }
 
 
@@ -184,6 +185,64 @@ LAB_ACTIONS: tuple[LabAction, ...] = (
     LabAction(
         "i", "notes", "notes", "Lecture notes", "every activation and init card", rank=LECTURE
     ),
+    # Inside the network.
+    LabAction(
+        "u",
+        "inside",
+        "inside",
+        "Inside the network",
+        "a tile per unit, dead and saturated marked; unit similarity",
+        rank=LECTURE,
+    ),
+    LabAction(
+        "D",
+        "distributions",
+        "distributions",
+        "Distributions",
+        "activations and gradients of each layer over time",
+        rank=LECTURE,
+    ),
+    LabAction(
+        "T",
+        "timeline",
+        "timeline",
+        "Timeline",
+        "what happened, when: units dying, saturating, loss spikes",
+        rank=LECTURE,
+    ),
+    # Comparison: runs side by side.
+    LabAction(
+        "f",
+        "fork",
+        "fork",
+        "Fork",
+        "a copy of this run with one field changed, side by side from step 0",
+        rank=LECTURE,
+    ),
+    LabAction(
+        "C",
+        "compare_view",
+        "compare",
+        "Compare view",
+        "the comparison's runs side by side; C again: back to this run",
+        rank=LECTURE,
+    ),
+    LabAction(
+        "colon",
+        "command",
+        "",
+        "Command line",
+        "command line: compare activation=relu,tanh, compare dying, fork lr=0.1, tour",
+        ":",
+    ),
+    LabAction(
+        "t",
+        "tour",
+        "tour",
+        "Guided tour",
+        "the lecture in order, each stop a comparison with its verdicts",
+        rank=LECTURE,
+    ),
     # Experiments on disk.
     LabAction("ctrl+s", "save_config", "", "Save experiment", "save the config to a TOML file"),
     LabAction(
@@ -210,7 +269,20 @@ SPEEDS: tuple[float | None, ...] = (None, 1000.0, 300.0, 100.0, 30.0, 10.0, 3.0)
 # r asks before throwing away more steps than this (a default run, 2,000, resets at once).
 LONG_RUN_STEPS = 5000
 
-RANKS: dict[str, int] = {entry.action: entry.rank for entry in LAB_ACTIONS}
+# The compare view's and the tour's own keys (tui_nn.screens.compare, .tour), for the
+# footer: the tour's next and back first, the plot keys last.
+VIEW_RANKS: dict[str, int] = {
+    "next_stop": CORE,
+    "previous_stop": CORE,
+    "close": PACE,
+    "app.quit": PACE,
+    "pin": VIEW,
+    "hide": VIEW,
+    "drop": VIEW,
+    "command": EDIT,
+    "layer": PLOT_KEYS,
+}
+RANKS: dict[str, int] = VIEW_RANKS | {entry.action: entry.rank for entry in LAB_ACTIONS}
 
 
 def footer_width(key_display: str, description: str) -> int:

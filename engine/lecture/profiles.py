@@ -24,9 +24,9 @@ import numpy as np
 from engine.config import ModelConfig
 from engine.lecture.readings import depth_factor, shares
 from engine.lecture.scenarios import NOT_OBSERVED, OBSERVED, Verdict
-from engine.thresholds import COLLAPSED, COLLAPSES, HOLDS, MOST, UNSATURATED
 from engine.nn.network import MLP
 from engine.registry import Registry
+from engine.thresholds import COLLAPSED, COLLAPSES, HOLDS, MOST, UNSATURATED
 from engine.train.build import build_network
 from engine.train.diagnostics import LayerProfile, saturated_units
 

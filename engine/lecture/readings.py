@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from engine.thresholds import WINDOW
 from engine.nn.network import MLP
+from engine.thresholds import WINDOW
 from engine.train.records import EvalRecord
 from engine.train.trainer import Trainer
 

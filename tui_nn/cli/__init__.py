@@ -11,6 +11,10 @@ from engine import ConfigError
 from engine.lecture.scenarios import SCENARIOS
 from engine.store.runs import RunError
 from tui_nn.cli import scenarios as scenarios_cli
+from tui_nn.cli import serve as serve_cli
+from tui_nn.cli import sweep as sweep_cli
+from tui_nn.cli import tour as tour_cli
+from tui_nn.cli import verify as verify_cli
 from tui_nn.cli.gradcheck import run_gradcheck
 from tui_nn.cli.lab import run_lab
 from tui_nn.cli.options import add_config_options, config_from_args, count, given_options
@@ -32,8 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lab.add_argument(
         "--open",
-        metavar="RUN_DIR",
-        help="open the lab on a saved run directory, paused where it stopped",
+        metavar="DIR",
+        help="open the lab on a saved run directory, paused where it stopped, or on a "
+        "sweep directory: its members side by side in the compare view",
     )
     add_config_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -83,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=run_gradcheck)
 
     scenarios_cli.add_parser(commands)
+    tour_cli.add_parser(commands)
+    serve_cli.add_parser(commands)
+    sweep_cli.add_parser(commands)
+    verify_cli.add_parser(commands)
     return parser
 
 

@@ -59,6 +59,9 @@ Array = np.ndarray
 
 MAX_KEPT = 64  # units a layer whose maps are kept: a 4096-wide layer's would be 100 MB
 MIN_ROWS, MAX_ROWS = 2, 8  # rows a tile takes (its picture, and the half-row gap)
+# Units a column shows at once before its tiles shrink: a 16-wide layer pages in tiles a
+# student can read rather than fitting 16 specks.
+PAGE = 8
 HEAD_ROWS = 1  # the column names
 FOOT_ROWS = 1  # the legend of the marks, the scale, the page
 SIDE = 3  # columns a tile takes besides its picture: the selection bar, the mark, a gap
@@ -254,16 +257,16 @@ class Layout:
 
 
 def layout(maps: UnitMaps, width: int, height: int, mono: bool) -> Layout:
-    """The largest tiles that show every unit of every column, else the smallest tiles
-    with the units paged; a tile's picture is square in data units (a cell two pixels
-    tall in colour, one without)."""
+    """The largest tiles that show PAGE units of each column (every unit of a narrower
+    one), the units of a wider column paged; else the smallest tiles, paged. A tile's
+    picture is square in data units (a cell two pixels tall in colour, one without)."""
     most = max((c.kept for c in maps.columns), default=1)
     room = max(1, height - HEAD_ROWS - FOOT_ROWS)
     n = len(maps.columns)
     for rows in range(MAX_ROWS, MIN_ROWS - 1, -1):
         cols = _tile_cols(rows, mono)
-        if most * rows <= room and n * (cols + SIDE) <= width:
-            return Layout(rows, cols, most, n)
+        if min(most, PAGE) * rows <= room and n * (cols + SIDE) <= width:
+            return Layout(rows, cols, min(most, room // rows), n)
     rows = MIN_ROWS
     cols = _tile_cols(rows, mono)
     return Layout(rows, cols, max(1, room // rows), max(1, width // (cols + SIDE)))
