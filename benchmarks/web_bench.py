@@ -329,8 +329,14 @@ def main() -> int:
         ),
         (
             "steps per CPU second of the lab process, browser / terminal",
-            f"{paces.per_cpu[0]:,.0f} / {paces.per_cpu[1]:,.0f} = {per_cpu:.2f}; the server "
-            f"used {paces.serve_cpu:.3f} of a core",
+            (
+                f"{paces.per_cpu[0]:,.0f} / {paces.per_cpu[1]:,.0f} = {per_cpu:.2f}"
+                if min(paces.per_cpu) > 0
+                # A step count read from a terminal's output, which Textual updates cell by
+                # cell, can be a stale or partial number: then there is no honest figure.
+                else "not read (a step count read from the terminal went backwards)"
+            )
+            + f"; the server used {paces.serve_cpu:.3f} of a core",
             "(the web path's cost in the lab)",
             None,
         ),

@@ -4,6 +4,7 @@ allowed. The app itself is replaced by a recorder: nothing is drawn."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +102,16 @@ def test_a_bad_run_directory_exits_2_with_the_run_error(opened, tmp_path: Path, 
             main(["--open", str(path)])
         assert exit.value.code == 2 and says in capsys.readouterr().err
     assert not opened
+
+
+def test_the_lab_leaves_a_core_for_the_ui() -> None:
+    """The lab caps the BLAS at one thread fewer than the cores (at least one)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from tui_nn.cli.lab import leave_a_core_for_the_ui
+
+    with threadpool_limits(limits=None):  # restored after the test
+        cap = leave_a_core_for_the_ui()
+        assert cap == max(1, (os.cpu_count() or 1) - 1)
+        blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+        assert blas and all(lib["num_threads"] <= cap for lib in blas)
