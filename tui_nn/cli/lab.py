@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from engine import ConfigError
+from engine import ConfigError, ExperimentConfig
 from engine.lecture.scenarios import SCENARIOS
 from tui_nn.cli.options import changes_from_args, config_from_args, given_options
 
@@ -34,9 +34,10 @@ def leave_a_core_for_the_ui() -> int:
     return cap
 
 
-def run_lab(args: argparse.Namespace) -> int:
-    """The config is read here, after the checks: a --config file that cannot go with
-    --scenario or --open is refused as such, not read first."""
+def lab_setup(args: argparse.Namespace) -> tuple[ExperimentConfig, dict[str, Any]]:
+    """The lab's config and what else it opens on (a scenario, a run, a sweep), after the
+    checks: a --config file that cannot go with --scenario or --open is refused as such,
+    not read first. ConfigError or RunError for what cannot be opened."""
     from engine.sweep import load_sweep
     from tui_nn.core.files import file_sets_steps, open_run, with_lab_budget
 
@@ -79,8 +80,13 @@ def run_lab(args: argparse.Namespace) -> int:
             hasattr(args, "config") and file_sets_steps(args.config)
         )
         config = with_lab_budget(config, steps_given)
+    return config, extra
+
+
+def run_lab(args: argparse.Namespace) -> int:
     from tui_nn.app import LabApp
 
+    config, extra = lab_setup(args)
     leave_a_core_for_the_ui()
     LabApp(config, fps=args.fps, **extra).run(mouse=not args.no_mouse)
     return 0

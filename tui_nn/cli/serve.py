@@ -18,8 +18,7 @@ import sys
 from typing import Any
 
 from engine import ConfigError, ExperimentConfig
-from engine.lecture.scenarios import SCENARIOS
-from tui_nn.cli.options import add_config_options, config_from_args, count, given_options
+from tui_nn.cli.options import add_config_options, count
 
 INSTALL = 'tui-nn serve needs the web extra: pip install "tui-nn[web]"'
 TOKEN = re.compile(r"[A-Za-z0-9_~.-]{8,}")
@@ -83,38 +82,11 @@ def positive(text: str) -> int:
 
 
 def check_lab_options(args: argparse.Namespace) -> None:
-    """The lab's own refusals (tui_nn/cli/lab.py's run_lab), told once here rather than
+    """The lab's own refusals (tui_nn/cli/lab.py's lab_setup), told once here rather than
     in every tab."""
-    from tui_nn.core.files import open_run
+    from tui_nn.cli.lab import lab_setup
 
-    if args.fps <= 0 or args.fps > 60:
-        raise ConfigError("--fps", f"must be a number above 0 and at most 60, got {args.fps}")
-    given = given_options(args)
-    if args.scenario is not None and args.open is not None:
-        raise ConfigError("--scenario", "cannot go with --open RUN_DIR: choose one")
-    if args.scenario is not None:
-        if args.scenario not in SCENARIOS:
-            raise ConfigError(
-                "--scenario", f"unknown scenario {args.scenario!r}; valid: {', '.join(SCENARIOS)}"
-            )
-        if "--config" in given:
-            raise ConfigError("--scenario", "cannot go with --config FILE: choose one")
-    elif args.open is not None:
-        if given:
-            raise ConfigError(
-                "--open", f"the run's own config.toml is used; drop {', '.join(given)}"
-            )
-        # A sweep directory opens in the compare view, a run directory in the lab.
-        from tui_nn.cli.lab import is_sweep
-
-        if is_sweep(args.open):
-            from engine.sweep import load_sweep
-
-            load_sweep(args.open)
-        else:
-            open_run(args.open)
-    else:
-        config_from_args(args)
+    lab_setup(args)
 
 
 def check_public_url(url: str) -> str:
