@@ -10,7 +10,6 @@ activations and the gradients side by side; below 100 columns one at a time (g).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -22,7 +21,7 @@ from textual.widgets import Footer
 from engine import Trainer
 from tui_nn.charts import layer_name
 from tui_nn.core.runner import RunReader, Snapshot
-from tui_nn.screens.view import View
+from tui_nn.screens.view import ReadPace, View
 from tui_nn.widgets.heat import Distribution, DistributionStrips
 
 READ_INTERVAL = 1.0  # seconds between reads while training (a column is 25 steps and more)
@@ -72,8 +71,7 @@ class DistributionsScreen(View):
         self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
         self.run = run
         self.shown: Distributions | None = None
-        self._version = -1
-        self._read_at = -READ_INTERVAL
+        self.pace = ReadPace(READ_INTERVAL)
         self.reads = 0
 
     def compose(self) -> ComposeResult:
@@ -92,15 +90,13 @@ class DistributionsScreen(View):
     def refresh_from(self, snapshot: Snapshot) -> None:
         if not self._ready:
             return  # pushed, not composed yet: on_mount reads the run itself
-        if snapshot.state == "running" and time.monotonic() - self._read_at < READ_INTERVAL:
+        if self.pace.too_soon(snapshot):
             return  # a later snapshot of the running run comes within a poll or two
         self._read(snapshot)
 
     def _read(self, snapshot: Snapshot) -> None:
-        if snapshot.version == self._version:
+        if not self.pace.take(snapshot):
             return
-        self._version = snapshot.version
-        self._read_at = time.monotonic()
         self.shown = self.run.read(read_distributions)
         self.reads += 1
         for kind, title in KINDS.items():

@@ -16,7 +16,6 @@ float64 on those few samples; the run is never touched.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -33,7 +32,7 @@ from engine import Trainer
 from tui_nn.commands import LabFooter
 from tui_nn.core.runner import RunReader, Snapshot
 from tui_nn.messages import StepWanted
-from tui_nn.screens.view import View
+from tui_nn.screens.view import ReadPace, View
 
 PAGE = 16  # units a layer shown at a time: the zero-init preset's 16 fit one page
 MAX_UNITS = 4 * PAGE  # numbers are shown when no layer is wider than this
@@ -341,8 +340,7 @@ class MatrixScreen(View):
         self.run = run
         self.form: MatrixForm | None = None
         self.page = 0
-        self._version = -1
-        self._read_at = -READ_INTERVAL
+        self.pace = ReadPace(READ_INTERVAL)
         self._width = 0
 
     def compose(self) -> ComposeResult:
@@ -360,15 +358,13 @@ class MatrixScreen(View):
             self._show()
 
     def refresh_from(self, snapshot: Snapshot) -> None:
-        if snapshot.state == "running" and time.monotonic() - self._read_at < READ_INTERVAL:
+        if self.pace.too_soon(snapshot):
             return  # a later snapshot of the running run comes within a poll or two
         self._read(snapshot)
 
     def _read(self, snapshot: Snapshot) -> None:
-        if snapshot.version == self._version:
+        if not self.pace.take(snapshot):
             return
-        self._version = snapshot.version
-        self._read_at = time.monotonic()
         self.form = self.run.read(read_form)
         self.page = min(self.page, self.form.pages - 1)
         self.refresh_bindings()

@@ -10,7 +10,6 @@ READ_INTERVAL while the run trains, and at once when it stopped; the newest stay
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -26,7 +25,7 @@ from engine import Trainer
 from engine.train.events import MAX_EVENTS, Event
 from tui_nn.charts import layer_name
 from tui_nn.core.runner import RunReader, Snapshot
-from tui_nn.screens.view import View
+from tui_nn.screens.view import ReadPace, View
 
 READ_INTERVAL = 0.5  # seconds between reads while training
 MAX_ROWS = 500  # events listed at most, the newest: a table of a thousand redraws slowly
@@ -99,8 +98,7 @@ class TimelineScreen(View):
         self.run = run
         self.events: list[Event] = []
         self._shown: tuple[object, ...] | None = None  # what the table shows
-        self._version = -1
-        self._read_at = -READ_INTERVAL
+        self.pace = ReadPace(READ_INTERVAL)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="timeline-body") as body:
@@ -117,15 +115,13 @@ class TimelineScreen(View):
     def refresh_from(self, snapshot: Snapshot) -> None:
         if not self._ready:
             return  # pushed, not composed yet: on_mount reads the run itself
-        if snapshot.state == "running" and time.monotonic() - self._read_at < READ_INTERVAL:
+        if self.pace.too_soon(snapshot):
             return
         self._read(snapshot)
 
     def _read(self, snapshot: Snapshot) -> None:
-        if snapshot.version == self._version:
+        if not self.pace.take(snapshot):
             return
-        self._version = snapshot.version
-        self._read_at = time.monotonic()
         read = self.run.read(read_events)
         shown = (snapshot.run_id, len(read.events), read.dropped, read.events[-1:])
         if shown == self._shown:

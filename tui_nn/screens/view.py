@@ -10,11 +10,34 @@ changes with messages (tui_nn.messages).
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual.screen import ModalScreen
 
 from tui_nn.core.runner import Snapshot
+
+
+@dataclass
+class ReadPace:
+    """When a view reads the run again: while it trains at most every `interval` seconds
+    (a later snapshot comes within a poll or two), and only a snapshot not read yet."""
+
+    interval: float
+    version: int = -1
+    read_at: float = -float("inf")
+
+    def too_soon(self, snapshot: Snapshot) -> bool:
+        running = snapshot.state == "running"
+        return running and time.monotonic() - self.read_at < self.interval
+
+    def take(self, snapshot: Snapshot) -> bool:
+        """True (and noted as read) for a snapshot not read yet."""
+        if snapshot.version == self.version:
+            return False
+        self.version, self.read_at = snapshot.version, time.monotonic()
+        return True
 
 
 class View(ModalScreen[None]):
