@@ -188,8 +188,8 @@ async def test_the_footer_reads_whole_keys(width: int) -> None:
 async def test_the_footer_keeps_the_run_keys_at_40_and_shows_the_lecture_views_at_120() -> None:
     app = LabApp(CONFIG)
     async with app.run_test(size=(40, 12)) as pilot:
-        await pilot.pause()
-        assert " ".join(footer_row(app).split()) == "space run n step r reset ? help q quit"
+        run_keys = "space run n step r reset ? help q quit"
+        await wait_until(pilot, lambda: " ".join(footer_row(app).split()) == run_keys)
         await pilot.resize_terminal(120, 40)
         await wait_until(pilot, lambda: "depth" in footer_row(app))
         row = footer_row(app)
@@ -205,11 +205,19 @@ async def test_each_view_reads_whole_keys_at_40_columns(key: str) -> None:
         await pilot.press(key)
         await wait_until(pilot, lambda: app.screen is not app.lab_screen)
         footer = app.screen.query_one(LabFooter)
-        await wait_until(pilot, lambda: any(k.display for k in footer.children))
+
+        def shown_keys() -> str:
+            return " ".join(str(k.render()).strip() for k in footer.children if k.display)
+
+        def footer_reads_its_keys() -> bool:
+            row = screen_rows(app, app.screen)[footer.region.y]
+            return bool(shown_keys()) and " ".join(row.split()) == " ".join(shown_keys().split())
+
+        # A view may change its keys as it works (gradcheck's "r check again" comes when
+        # the check is done): the row is read once the screen has painted the keys it has.
+        await wait_until(pilot, footer_reads_its_keys)
         rows = screen_rows(app, app.screen)
         keys = [k for k in footer.children if k.display]
-        expected = " ".join(str(k.render()).strip() for k in keys)
-        assert " ".join(rows[footer.region.y].split()) == " ".join(expected.split())
         assert all(k.region.right <= 40 for k in keys)
         assert not any("…" in row for row in rows[footer.region.y - 1 : footer.region.y + 1])
 
