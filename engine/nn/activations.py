@@ -255,11 +255,12 @@ _GELU_C = math.sqrt(2.0 / math.pi)
 @register("gelu")
 def _gelu(p: ActivationParams) -> Activation:
     # The tanh approximation (PyTorch's approximate="tanh"): NumPy has no erf.
+    # z * z * z, not z**3: NumPy's power is ~100x slower on float arrays.
     def forward(z: Array) -> Array:
-        return 0.5 * z * (1.0 + np.tanh(_GELU_C * (z + 0.044715 * z**3)))
+        return 0.5 * z * (1.0 + np.tanh(_GELU_C * (z + 0.044715 * (z * z * z))))
 
     def backward(dout: Array, z: Array, a: Array) -> Array:
-        t = np.tanh(_GELU_C * (z + 0.044715 * z**3))
+        t = np.tanh(_GELU_C * (z + 0.044715 * (z * z * z)))
         dt = (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * z * z)
         dout *= 0.5 * (1.0 + t) + 0.5 * z * dt
         return dout
