@@ -230,7 +230,9 @@ def write_metrics(
                 "step": _whole(step),
                 **dict(zip(history.columns, row.tolist(), strict=True)),
             }
-            f.write((json.dumps(json_safe(record)) + "\n").encode())
+            # json_safe walks every value: only a row with a NaN or inf needs it.
+            finite = np.isfinite(row).all()
+            f.write((json.dumps(record if finite else json_safe(record)) + "\n").encode())
         for values in eval_rows:
             record = {
                 "kind": "eval",
