@@ -59,7 +59,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     # SUPPRESS: `tui-nn --scenario xor serve` keeps its value; these only add to it.
     lab = parser.add_argument_group("the lab in each tab (as for tui-nn)")
     lab.add_argument("--scenario", metavar="NAME", default=argparse.SUPPRESS, help="as tui-nn")
-    lab.add_argument("--open", metavar="RUN_DIR", default=argparse.SUPPRESS, help="as tui-nn")
+    lab.add_argument("--open", metavar="DIR", default=argparse.SUPPRESS, help="as tui-nn")
     lab.add_argument("--fps", type=float, default=argparse.SUPPRESS, help="as tui-nn")
     lab.add_argument("--no-mouse", action="store_true", default=argparse.SUPPRESS, help="as tui-nn")
     add_config_options(parser)
