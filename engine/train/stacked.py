@@ -30,7 +30,7 @@ from engine.nn.layers import member_vdots, ones
 from engine.nn.network import StackedMLP
 from engine.nn.optimizers import Factor, make_optimizer
 from engine.train.diagnostics import _VDOT_FROM, LAYER_STATS, _count
-from engine.train.records import Diverged, EvalRecord, RunResult, StepRecord
+from engine.train.records import STEP_COLUMNS, Diverged, EvalRecord, RunResult, StepRecord
 from engine.train.trainer import Trainer
 
 Array = np.ndarray
@@ -103,8 +103,10 @@ class StackedTrainer:
     grad are views of row i of the stacked arrays, its optimizer's state views of the
     stacked state, and its batches, history, evals, timeline, steps_done and diverged are
     its own, as Trainer(configs[i]) would hold them after as many steps (each step ends in
-    the member's own Trainer.finish_step). A member that diverges leaves the stack (its
-    arrays become its own again); the others go on. Step it from one thread, as a Trainer.
+    the member's own Trainer.store_step: finish_step after its finiteness check, which
+    the stack makes for all the members at once). A member that diverges leaves the
+    stack (its arrays become its own again); the others go on. Step it from one thread,
+    as a Trainer.
     """
 
     def __init__(self, configs: Sequence[ExperimentConfig]) -> None:
@@ -179,42 +181,56 @@ class StackedTrainer:
     def step(self) -> list[StepRecord | None]:
         """One minibatch update of every live member: the records, one per member (None
         for a member that did not step, or diverged in this step)."""
+        records: list[StepRecord | None] = [None] * len(self.members)
+        for i, member, values in self._step():
+            records[i] = member.step_record(values)
+        return records
+
+    def _step(self) -> list[tuple[int, Trainer, Array]]:
+        """step() without the records: (index, member, history row) of each member that
+        stepped (a run needs no records; the lab's compare view does)."""
         self._check_members()
         live = self._live
-        records: list[StepRecord | None] = [None] * len(self.members)
         if not live:
-            return records
+            return []
         X, y = self._next_batches()
         settings = self._shared_settings()
         lrs = [live[0].lr] * len(live) if settings else [m.lr for m in live]
         net = self.network
+        # Every member's history row (STEP_COLUMNS, then the stats), filled in place.
+        rows = np.zeros((len(live), len(live[0].columns)))
+        stats = rows[:, len(STEP_COLUMNS) :]
         with np.errstate(all="ignore"):  # divergence is reported per member, below
             logits = net.forward(X)
-            accuracy = self.loss.accuracy_members(logits, y).tolist()
+            accuracy = self.loss.accuracy_members(logits, y)
             loss, dlogits = self.loss.compute_members(logits, y)
             net.backprop(dlogits)
             delta = self._update(lrs, settings)
-            stats = step_stats(net, delta, self._squares).tolist()
-        left = False
+            step_stats(net, delta, self._squares, out=stats)
+            rows[:, 0], rows[:, 1], rows[:, 2] = loss, accuracy, lrs  # as STEP_COLUMNS
+            # A sum is finite only when all its terms are: such a row needs no closer look
+            # (Trainer._check_finite looks at the others, and names what is not finite).
+            checked = np.isfinite(loss + stats.sum(axis=1)).tolist()
+        stepped = []
         self._evaluations = None  # this step's, computed when a member first asks
-        for i, (m, member_loss) in enumerate(zip(live, loss.tolist(), strict=True)):
+        for i, (m, values) in enumerate(zip(live, rows, strict=True)):
+            sampled, evaluated = self._samplers[i], self._evaluators[i]
             try:
-                records[self._index[i]] = m.finish_step(
-                    member_loss,
-                    accuracy[i],
-                    lrs[i],
-                    stats[i],
-                    self._samplers[i],
-                    self._evaluators[i],
-                )
-            except Diverged:
-                left = True
-        if left:
+                if checked[i]:
+                    m.steps_done += 1  # counted, as finish_step counts it
+                    m.store_step(values, sampled, evaluated)
+                else:
+                    loss, accuracy, lr, *row = values.tolist()
+                    m.finish_step(loss, accuracy, lr, row, sampled, evaluated)
+                stepped.append((self._index[i], m, values))
+            except Diverged:  # kept in m.diverged: it leaves the stack below
+                pass
+        if len(stepped) < len(live):  # some diverged: they leave the stack
             for m in live:
                 if m.diverged is not None:
                     self._unstack(m)
             self._stack()
-        return records
+        return stepped
 
     def _next_batches(self) -> tuple[Array, Array]:
         """Every live member's next minibatch, (M, batch, inputs) and (M, batch): what its
@@ -356,22 +372,28 @@ class StackedTrainer:
             RunResult(0, diverged=m.diverged) if m.diverged else None for m in self.members
         ]
         for done in range(n):
-            if all(result is not None for result in results):
+            if None not in results:
                 break
             if stop is not None and stop.is_set():
                 return [r or RunResult(done, stopped=True) for r in results]
-            self.step()
-            for i, m in enumerate(self.members):
-                if results[i] is None and m.diverged is not None:
-                    results[i] = RunResult(done + 1, diverged=m.diverged)
+            live = self._live
+            self._step()
+            if self._live is not live:  # restacked: a member may have left
+                for i, m in enumerate(self.members):
+                    if results[i] is None and m.diverged is not None:
+                        results[i] = RunResult(done + 1, diverged=m.diverged)
         return [r or RunResult(n) for r in results]
 
 
 _COLUMN = {name: k for k, name in enumerate(LAYER_STATS)}
 
 
-def step_stats(net: StackedMLP, delta: Array, squares: Array | None = None) -> Array:
-    """engine.train.diagnostics.step_stats of every member: (M, layers * LAYER_STATS).
+def step_stats(
+    net: StackedMLP, delta: Array, squares: Array | None = None, out: Array | None = None
+) -> Array:
+    """engine.train.diagnostics.step_stats of every member: (M, layers * LAYER_STATS),
+    written into `out` if given (zeros, float64: the saturated column stays 0 where no
+    unit can saturate).
     `squares` (3, M, P) in the parameters' dtype, if given, is the squared norms' work
     array: kept from step to step, because fresh ones this big go back to the OS when
     freed, and their page faults cost ten times the arithmetic (4 members of a 64-wide
@@ -379,7 +401,10 @@ def step_stats(net: StackedMLP, delta: Array, squares: Array | None = None) -> A
     rows = (net.grad, net.theta, delta)
     g2, w2, d2 = _squared_norms(rows, net.segment_starts, squares)
     m, n_layers = len(g2), len(net.layers)
-    out = np.zeros((m, n_layers, len(LAYER_STATS)))
+    if out is None:
+        out = np.zeros((m, n_layers * len(LAYER_STATS)))
+    flat = out
+    out = out.reshape(m, n_layers, len(LAYER_STATS), copy=False)
     weight_norm = np.sqrt(w2[:, 0::2], out=out[..., _COLUMN["weight_norm"]])
     np.sqrt(g2[:, 0::2], out=out[..., _COLUMN["grad_norm_W"]])
     np.sqrt(g2[:, 1::2], out=out[..., _COLUMN["grad_norm_b"]])
@@ -393,7 +418,7 @@ def step_stats(net: StackedMLP, delta: Array, squares: Array | None = None) -> A
     means, stds = mean_std([layer.a for layer in net.layers])
     out[..., _COLUMN["act_mean"]] = means.T
     out[..., _COLUMN["act_std"]] = stds.T
-    return out.reshape(m, -1)
+    return flat
 
 
 def mean_std(arrays: list[Array]) -> tuple[Array, Array]:
@@ -401,13 +426,17 @@ def mean_std(arrays: list[Array]) -> tuple[Array, Array]:
     of one dtype: means and stds, (arrays, M)."""
     sizes = np.array([a[0].size for a in arrays], dtype=np.float64)[:, None]
     # Per-unit sums as a product with ones, then added up as mean_std's Python sum adds
-    # them: one after the other in float64 from 0.0 (a cumulative sum's last entry; the
-    # + 0.0 turns a -0.0 into the 0.0 that sum's start gives).
-    sums = [np.matmul(ones(a.shape[1], a.dtype), a).astype(np.float64) for a in arrays]
-    means = np.array([np.add.accumulate(s, axis=-1)[:, -1] + 0.0 for s in sums]) / sizes
+    # them: one after the other in float64 from 0.0. That is a cumulative sum's last
+    # entry, taken over the units of all the arrays at once: each array's sums padded
+    # with zeros to the widest (adding 0.0 changes a sum only from -0.0 to 0.0, which
+    # the + 0.0 does anyway, as sum's start 0 does).
+    sums = np.zeros((max(a.shape[-1] for a in arrays), len(arrays), len(arrays[0])))
+    for k, a in enumerate(arrays):
+        sums[: a.shape[-1], k] = np.matmul(ones(a.shape[1], a.dtype), a).T
+    means = (np.add.accumulate(sums)[-1] + 0.0) / sizes
     squares = [
-        member_vdots(a - mean.astype(a.dtype)[:, None, None])  # the mean in a's dtype
-        for a, mean in zip(arrays, means, strict=True)
+        member_vdots(a - mean[:, None, None])
+        for a, mean in zip(arrays, means.astype(arrays[0].dtype), strict=True)  # in a's dtype
     ]
     return means, np.sqrt(np.array(squares, dtype=np.float64) / sizes)
 
@@ -423,9 +452,24 @@ def _squared_norms(rows: Sequence[Array], starts: Array, squares: Array | None) 
             squares = np.empty((len(rows), *rows[0].shape), rows[0].dtype)
         for x, out in zip(rows, squares, strict=True):
             np.square(x, out=out)
-        bounds = (np.arange(0, squares.size, size)[:, None] + starts).ravel()
-        norms = np.add.reduceat(squares.reshape(-1), bounds)
+        norms = np.add.reduceat(squares.reshape(-1), _row_bounds(squares.shape, starts))
         return norms.astype(np.float64).reshape(len(rows), len(rows[0]), -1)
     bounds = [*starts.tolist(), size]
     segments = [[member_vdots(x[:, s:e]) for s, e in pairwise(bounds)] for x in rows]
     return np.array(segments, np.float64).transpose(0, 2, 1)  # (arrays, M, segments)
+
+
+_ROW_BOUNDS: dict[tuple[tuple[int, ...], bytes], Array] = {}
+
+
+def _row_bounds(shape: tuple[int, ...], starts: Array) -> Array:
+    """Where each row's segments begin in an array of this shape read flat (the rows its
+    last axis), kept: a stack's shapes do not change from step to step."""
+    key = (shape, starts.tobytes())
+    bounds = _ROW_BOUNDS.get(key)
+    if bounds is None:
+        size = shape[-1]
+        bounds = (np.arange(0, math.prod(shape), size)[:, None] + starts).ravel()
+        bounds.flags.writeable = False
+        _ROW_BOUNDS[key] = bounds
+    return bounds

@@ -226,45 +226,46 @@ class Trainer:
         sampled: Callable[[], Mapping[str, Sequence[Array]]] | None = None,
         evaluated: Callable[[], EvalRecord] | None = None,
     ) -> StepRecord:
-        """Everything a step does after the update: count it, check it is finite, store
-        its history row, feed the timeline, every SAMPLE_EVERY steps sample the
-        distributions, and evaluate every eval_every steps. `sampled` gives the values a
-        sample counts ({"activations": per layer, "gradients": per layer}); None: the
-        network's last forward and backward. `evaluated` gives the evaluation; None:
-        evaluate(). (A stacked run passes its member's, computed together.)"""
+        """Everything a step does after the update: count it, check it is finite, then
+        store_step its row (loss, accuracy, lr, stats) and return its record."""
         self.steps_done += 1
         self._check_finite(loss, stats)
         values = np.array([loss, accuracy, lr, *stats])
-        self.history.append(self.steps_done, values)
-        record = StepRecord(
-            self.steps_done,
-            self.epoch,
-            loss,
-            accuracy,
-            lr,
-            values[len(STEP_COLUMNS) :].reshape(self.n_layers, len(LAYER_STATS)),
-        )
-        self.observe(record, sampled)
-        every = self.config.training.eval_every
-        if every and self.steps_done % every == 0:
-            self._record_evaluation(evaluated)
-        return record
+        self.store_step(values, sampled, evaluated)
+        return self.step_record(values)
 
-    def observe(
+    def store_step(
         self,
-        record: StepRecord,
+        values: Array,
         sampled: Callable[[], Mapping[str, Sequence[Array]]] | None = None,
+        evaluated: Callable[[], EvalRecord] | None = None,
     ) -> None:
-        """The step's loss waits for the timeline; every SAMPLE_EVERY steps the
-        distributions sample (see finish_step) and the timeline reads the step's stats
-        (and the losses waiting)."""
-        self.timeline.pending.append((record.step, record.loss))
-        if record.step % SAMPLE_EVERY == 0:
+        """The rest of finish_step, for a step counted in steps_done and checked finite,
+        its row `values` the history's (STEP_COLUMNS, then the stats): store the row, queue
+        the loss for the timeline, every SAMPLE_EVERY steps sample the distributions (and
+        the timeline reads the stats), and evaluate every eval_every steps. `sampled`
+        gives the values a sample counts ({"activations": per layer, "gradients": per
+        layer}); None: the network's last forward and backward. `evaluated` gives the
+        evaluation; None: evaluate(). (A stacked run passes its member's, computed
+        together, after checking all its members' rows at once.)"""
+        step = self.steps_done
+        self.history.append(step, values)
+        self.timeline.pending.append((step, float(values[0])))
+        if step % SAMPLE_EVERY == 0:
             if sampled is None:
-                self.distributions.sample(self.network, record.step)
+                self.distributions.sample(self.network, step)
             else:
-                self.distributions.add(record.step, sampled())
-            self.timeline.stats(record)
+                self.distributions.add(step, sampled())
+            self.timeline.stats(self.step_record(values))
+        every = self.config.training.eval_every
+        if every and step % every == 0:
+            self._record_evaluation(evaluated)
+
+    def step_record(self, values: Array) -> StepRecord:
+        """The record of the last step, whose history row is `values`."""
+        loss, accuracy, lr = values[: len(STEP_COLUMNS)].tolist()
+        stats = values[len(STEP_COLUMNS) :].reshape(self.n_layers, len(LAYER_STATS))
+        return StepRecord(self.steps_done, self.epoch, loss, accuracy, lr, stats)
 
     def _check_finite(self, loss: float, stats: list[float]) -> None:
         # The weight and bias-gradient norms are non-finite iff some entry is, so the

@@ -233,6 +233,30 @@ def test_a_diverging_member_stops_alone() -> None:
     assert stacked.run(5)[1].diverged is diverged[1]
 
 
+def test_stats_finite_but_too_big_to_add_up_are_no_divergence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stack checks its members' rows by their sums; a sum that overflows on finite
+    values gets the Trainer's closer look: member 1 goes on, member 2 (an inf) diverges
+    with the Trainer's message."""
+    real = stacked_module.step_stats
+
+    def huge(*args: Any, **kwargs: Any) -> np.ndarray:
+        out = real(*args, **kwargs)
+        out[1, :2] = 1e308  # layer 0's grad_norm_W and grad_norm_b: finite, sum inf
+        out[2, 2] = np.inf  # layer 0's weight_norm
+        return out
+
+    monkeypatch.setattr(stacked_module, "step_stats", huge)
+    stacked = StackedTrainer(members({}, *seeds(0, 1, 2)))
+    records = stacked.step()
+    assert records[1] is not None and records[1].stats[0, :2].tolist() == [1e308, 1e308]
+    assert stacked.members[1].history.last()["layers.0.grad_norm_W"] == 1e308
+    assert records[2] is None
+    assert str(stacked.members[2].diverged) == "diverged at step 1: layers.0.weight_norm is inf"
+    assert [m.steps_done for m in stacked.members] == [1, 1, 1]
+
+
 def test_a_member_diverged_from_the_start_takes_no_step() -> None:
     deep = {"model": {"hidden": [64] * 10, "init": "normal"}}
     configs = members(deep, {"model": {"init_scale": 0.1}}, {"model": {"init_scale": 1000.0}})
