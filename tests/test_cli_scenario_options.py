@@ -1,4 +1,4 @@
-"""Issue 9 on the command line: options over a scenario's preset, and `tui-nn train`'s
+"""On the command line: options over a scenario's preset, and `tui-nn train`'s
 live line that fits the terminal (plain lines in logs stay as they were)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 9's scenario changes: each scenario names the plot that shows its claim and what
+"""Scenarios: each names the plot that shows its claim and what
 to look at; sigmoid's saturation has its own scenario and counter-example; a scenario
 takes changes over its preset (the command line's options)."""
 

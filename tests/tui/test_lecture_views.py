@@ -1,4 +1,4 @@
-"""Issue 9's lecture views: the depth profile's one x axis, the matrix form in the
+"""The lecture views: the depth profile's one x axis, the matrix form in the
 lecture's orientation with numbers for 16-unit layers (paged when wider), and the
 scenario screen's "look at"."""
 
