@@ -144,6 +144,13 @@ class DistributionStore:
         arrays = [self.first, self.last, *self.counts.values(), *self.pending_counts.values()]
         return sum(a.nbytes for a in arrays)
 
+    @staticmethod
+    def max_nbytes(n_layers: int, columns: int = COLUMNS) -> int:
+        """What a store of these sizes holds (its nbytes, fixed from the start): first and
+        last steps a column, and each kind's counts a layer, a column and the pending one."""
+        bins = sum(len(EDGES[kind]) - 1 for kind in KINDS)
+        return 2 * columns * 8 + n_layers * (columns + 1) * bins * 8
+
     def sample(self, network: MLP, step: int) -> None:
         """Count the last step's activations (the batch's) and gradients of every layer."""
         activations = [layer.a for layer in network.layers]

@@ -11,6 +11,7 @@ import numpy as np
 from engine.config import ConfigError, ExperimentConfig
 from engine.nn.optimizers import probe
 from engine.train.build import plan
+from engine.train.distributions import DistributionStore
 from engine.train.history import History
 from engine.train.records import history_columns
 
@@ -22,6 +23,7 @@ PARTS = {
     "evaluation": "evaluation's forward over the data",
     "data": "training copies of the data",
     "history": "metric history",
+    "distributions": "distributions of activations and gradients",
 }
 
 
@@ -53,6 +55,7 @@ def estimate_bytes(
         # The inputs cast to the training dtype, and the epoch's shuffled copy.
         "data": (2 * n_train + n_val) * n_in * itemsize,
         "history": History.max_nbytes(len(history_columns(len(layers)))),
+        "distributions": DistributionStore.max_nbytes(len(layers)),
     }
 
 

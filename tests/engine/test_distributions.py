@@ -171,3 +171,10 @@ def test_a_big_layer_counts_a_fixed_spread_subset() -> None:
     share = counts[0][15:21] / MAX_VALUES  # spread: each bin near its share of [0, 1)
     expected = np.diff(np.clip(EDGES["activations"][15:22], 0.0, 1.0))
     np.testing.assert_allclose(share, expected, atol=0.03)
+
+
+@pytest.mark.parametrize("n_layers", [1, 3, 12])
+def test_max_nbytes_is_what_a_store_holds_from_the_start(n_layers: int) -> None:
+    """The memory guard counts max_nbytes: it must be the store's real size, fixed."""
+    store = DistributionStore(n_layers)
+    assert store.nbytes == DistributionStore.max_nbytes(n_layers)

@@ -240,3 +240,11 @@ def test_the_estimate_covers_what_a_trainer_allocates(sections: dict) -> None:
     parts = estimate_bytes(cfg, data.n_features, 3, len(data.X_train), len(data.X_val))
     parts["history"] = trainer.history.nbytes
     assert sum(parts.values()) >= peak
+
+
+def test_the_memory_guard_counts_the_distributions_store() -> None:
+    """Each layer's activation and gradient strips (about 130 KB a layer) are part of what
+    a Trainer holds, and so of the estimate."""
+    cfg = config(model={"hidden": [4] * 20})
+    parts = estimate_bytes(cfg, 2, 3, 240, 60)
+    assert parts["distributions"] == Trainer(cfg).distributions.nbytes > 20 * 100_000
