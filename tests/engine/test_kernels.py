@@ -50,6 +50,22 @@ def test_activation_backward_leaves_z_and_a(name: str) -> None:
         act.backward(dout, z, a)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_is_maximum_with_zero_bit_for_bit(dtype: type) -> None:
+    """ReLU's forward reads a kept zeros array (faster than the scalar): the same bits as
+    np.maximum(z, 0.0) on signed zeros, NaN, infinities and denormals, and small and big
+    arrays alike (past the kept arrays' size it takes the scalar)."""
+    relu = get_activation("relu", ActivationParams())
+    tiny = np.finfo(dtype).smallest_subnormal
+    special = np.array([-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf, tiny, -tiny, -1, 2], dtype)
+    for size in (10, 4096, 2**20 + 10):
+        z = np.resize(special, size) * np.resize([1, -1], size).astype(dtype)
+        expected = np.maximum(z, 0.0)
+        got = relu.forward(z.copy())
+        assert got.dtype == dtype
+        assert got.view(np.uint8).tobytes() == expected.view(np.uint8).tobytes()
+
+
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_layers_leave_their_input_and_weights(name: str) -> None:
     model = ModelConfig(hidden=[5, 4], activation=name, init="xavier_normal", maxout_k=3)
