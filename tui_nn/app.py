@@ -23,7 +23,7 @@ from textual.screen import Screen
 
 from engine import ConfigError, ExperimentConfig
 from engine.lecture.scenarios import Comparison, Scenario, comparison_of
-from engine.store.runs import LoadedRun, RunError, load_run
+from engine.store.runs import LoadedRun
 from engine.store.toml import save_config
 from tui_nn.commands import LAB_ACTIONS, LONG_RUN_STEPS, SPEEDS, LabCommands, LabFooter
 from tui_nn.core.compare import (
@@ -38,6 +38,7 @@ from tui_nn.core.compare import (
 from tui_nn.core.fields import DATA_FIELDS, MODEL_FIELDS, OPTIMIZER_FIELDS, FieldSpec
 from tui_nn.core.files import open_experiment, open_run
 from tui_nn.core.runner import Runner, Snapshot
+from tui_nn.core.sweeps import SweepRunner
 from tui_nn.messages import (
     CommandWanted,
     ComparisonWanted,
@@ -532,23 +533,9 @@ class LabApp(App[None]):
         self.poll()
 
     def open_sweep(self, sweep: Sweep) -> None:
-        """A sweep directory's members side by side (the first MAX_RUNS), each where its
-        run stopped (a member not saved yet starts from step 0), paused."""
-        shown = sweep.members[:MAX_RUNS]
-        entries = []
-        for member in shown:
-            try:
-                trainer = load_run(member.run_dir).trainer
-            except (RunError, ConfigError):  # not written yet: from its config
-                trainer = None
-            entries.append(Entry(member.member.config, trainer=trainer))
-        of = (
-            f" (the first {len(shown)} of {len(sweep.members)})"
-            if len(shown) < len(sweep.members)
-            else ""
-        )
-        title = f"sweep {sweep.path}{of}: {', '.join(sweep.keys) or 'seeds'}"
-        runner = CompareRunner(entries, title)
+        """A sweep directory's members side by side, a page of up to MAX_RUNS at a time
+        (] and [ turn the pages), each where its run stopped, paused."""
+        runner = SweepRunner(sweep)
         old, self.comparison = self.comparison, runner
         if old is not None:
             old.close()

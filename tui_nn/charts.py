@@ -21,13 +21,17 @@ Three plotext facts shape the code:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
+from rich.console import Console
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 from textual_plotext import Plot
 
 from engine.nn.activations import facts  # the lecture's static facts; no run is touched
@@ -369,8 +373,8 @@ class EvalCache:
     def update(self, evals: Sequence[Any], run: Any = None) -> EvalColumns:
         have = len(self._columns.step)
         if run != self._run or len(evals) < have:
-            self._run, have = run, 0
-        if len(evals) == have and have > 0:
+            self._run, have, self._columns = run, 0, EvalColumns()
+        if len(evals) == have:  # nothing new (or nothing yet: no record says the layers)
             return self._columns
         new = evals[have:]
         columns = {}
@@ -861,19 +865,90 @@ def new_plot() -> Any:
     return Plot()
 
 
+def _canvas(plt: Any, figure: Figure, width: int) -> str | None:
+    """plotext's canvas built at the figure's size, as ANSI text; None without one."""
+    if figure.canvas is None or figure.height < 3:
+        return None
+    # plotext sizes a figure for print, capped at the terminal's size; a widget knows its
+    # own size (textual-plotext's PlotextPlot does the same).
+    plt._limit_size(False, False)
+    plt.plotsize(width, figure.height)
+    return str(plt.build())
+
+
 def render(plt: Any, figure: Figure, width: int) -> Text:
     """The figure as text: its header, plotext's canvas built at its size, its footer."""
     rows = list(figure.header)
-    if figure.canvas is not None and figure.height >= 3:
-        # plotext sizes a figure for print, capped at the terminal's size; a widget
-        # knows its own size (textual-plotext's PlotextPlot does the same).
-        plt._limit_size(False, False)
-        plt.plotsize(width, figure.height)
-        rows += Text.from_ansi(plt.build()).split("\n")
+    canvas = _canvas(plt, figure, width)
+    if canvas is not None:
+        rows += Text.from_ansi(canvas).split("\n")
     rows += figure.footer
     for row in rows:
         row.no_wrap = True
     return Text("\n").join(rows)
+
+
+ANSI_CODE = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+def _ansi_style(code: str) -> Style | None:
+    """The style of one of the codes plotext writes: a reset, or a 24-bit colour (foreground
+    38;2;r;g;b, background 48;2;r;g;b); None for any other."""
+    if code in ("", "0"):
+        return Style.null()
+    parts = code.split(";")
+    if len(parts) == 5 and parts[0] in ("38", "48") and parts[1] == "2":
+        rgb = "rgb(" + ",".join(parts[2:]) + ")"
+        return Style(color=rgb) if parts[0] == "38" else Style(bgcolor=rgb)
+    return None
+
+
+def _ansi_segments(row: str, styles: dict[str, Style | None]) -> list[Segment] | None:
+    """A row of plotext's canvas as segments, each code's style looked up once; None when
+    the row has a code _ansi_style does not read."""
+    segments = []
+    style = Style.null()
+    at = 0
+    for match in ANSI_CODE.finditer(row):
+        if match.start() > at:
+            segments.append(Segment(row[at : match.start()], style))
+        code = match.group(1)
+        if code not in styles:
+            styles[code] = _ansi_style(code)
+        found = styles[code]
+        if found is None:
+            return None
+        style = Style.null() if code in ("", "0") else style + found
+        at = match.end()
+    if at < len(row):
+        segments.append(Segment(row[at:], style))
+    return segments
+
+
+def render_strips(
+    plt: Any, figure: Figure, width: int, console: Console, base: Style
+) -> list[Strip]:
+    """The figure as `render` draws it, as strips over `base` (the widget's colours), for a
+    widget that draws its own lines: plotext's canvas goes straight into segments, with
+    neither Text.from_ansi nor a Text to convert at every frame (half a redraw's cost)."""
+    options = console.options.update(width=width, no_wrap=True, overflow="crop")
+
+    def strip(row: Text) -> Strip:
+        return Strip(console.render_lines(row, options, pad=False)[0])
+
+    rows = [strip(row) for row in figure.header]
+    canvas = _canvas(plt, figure, width)
+    styles: dict[str, Style | None] = {}
+    lines = canvas.split("\n") if canvas is not None else []
+    if lines and not lines[-1]:
+        lines.pop()  # as Text.split drops the empty line after the last newline
+    for line in lines:
+        segments = _ansi_segments(line, styles)
+        if segments is None:  # a code of another kind: rich reads every kind
+            segments = list(Text.from_ansi(line).render(console))
+        rows.append(Strip(segments))
+    rows += [strip(row) for row in figure.footer]
+    return [row.apply_style(base).adjust_cell_length(width, base) for row in rows]
 
 
 # ---------------------------------------------------------------------- plots

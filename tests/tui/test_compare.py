@@ -254,3 +254,54 @@ def test_a_run_that_diverges_stops_alone(close_later) -> None:
     assert (calm.state, calm.step) == ("done", 60)
     assert wild.state == "diverged" and wild.step < 60
     assert wild.error is not None and wild.error.startswith(f"diverged at step {wild.step}")
+
+
+def test_replace_swaps_every_run_and_a_refused_swap_keeps_them(close_later) -> None:
+    runner = CompareRunner(entries_from(BASE, parse_assignment("activation=relu,tanh")), "one")
+    close_later(runner)
+    runner.start()
+    wait_for(runner, lambda s: all(r.step > 0 for r in s.runs))
+    runner.replace(entries_from(BASE, parse_assignment("lr=0.1,0.01,0.001")), "two")
+    snap = runner.snapshot()
+    assert snap.state == "paused" and snap.title == "two"
+    assert [r.label for r in snap.runs] == ["0.1", "0.01", "0.001"]
+    assert [r.colour for r in snap.runs] == [0, 1, 2] and all(r.step == 0 for r in snap.runs)
+    too_many = [Entry(BASE)] * (MAX_RUNS + 1)
+    with pytest.raises(ConfigError, match="at most"):
+        runner.replace(too_many, "three")
+    kept = runner.snapshot()
+    assert [r.index for r in kept.runs] == [r.index for r in snap.runs] and kept.title == "two"
+    runner.start()
+    wait_for(runner, lambda s: s.state == "done" and all(r.step == 60 for r in s.runs))
+
+
+def test_fields_name_the_runs_where_they_agree_on_them(close_later) -> None:
+    entries = entries_from(BASE, parse_assignment("lr=0.1,0.01"))
+    runner = CompareRunner(entries, fields=["model.activation", "optimizer.lr"])
+    close_later(runner)
+    snap = runner.snapshot()
+    assert snap.varied == ("model.activation", "optimizer.lr")
+    assert [r.label for r in snap.runs] == ["activation=relu lr=0.1", "activation=relu lr=0.01"]
+
+
+def test_a_run_that_stopped_keeps_its_picture_and_a_hidden_one_waits(close_later) -> None:
+    """Looks draw only what changed and shows: a finished run's boundary stays the same
+    object while the others train on; a hidden run gets none until it is shown again."""
+    short = BASE.with_changes(training={"steps": 5})
+    long = BASE.with_changes(training={"steps": 10**9})
+    runner = CompareRunner([Entry(short), Entry(long), Entry(long)])
+    close_later(runner)
+    runner.set_hidden(2, True)
+    runner.start()
+
+    def looked_twice_since(step: int):
+        return lambda s: s.runs[1].boundary is not None and s.runs[1].boundary.step > step
+
+    snap = wait_for(runner, lambda s: s.runs[0].boundary and s.runs[0].boundary.step == 5)
+    done_picture, hidden_picture = snap.runs[0].boundary, snap.runs[2].boundary
+    first = wait_for(runner, looked_twice_since(snap.step)).runs[1].boundary.step
+    snap = wait_for(runner, looked_twice_since(first))
+    assert snap.runs[0].boundary is done_picture and done_picture.step == 5
+    assert snap.runs[2].boundary is hidden_picture  # the one from before it was hidden
+    runner.set_hidden(2, False)
+    wait_for(runner, lambda s: s.runs[2].boundary is not hidden_picture)

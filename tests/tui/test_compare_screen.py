@@ -17,6 +17,7 @@ from tui_nn.app import LabApp
 from tui_nn.screens.compare import CommandLine, CompareScreen
 from tui_nn.screens.tour import TourScreen
 from tui_nn.widgets.boundary import DecisionBoundary
+from tui_nn.widgets.compare import BoundaryGrid
 
 pytestmark = pytest.mark.usefixtures("ui_idle")
 SIZES = [(80, 24), (120, 40)]
@@ -77,6 +78,56 @@ async def test_compare_overlays_the_runs_and_tables_them(size: tuple[int, int]) 
         await pilot.press("2")
         await wait_until(pilot, lambda: "accuracy" in screen.plots.figure_text)
         await pilot.press("q")
+
+
+BRAILLE = range(0x2800, 0x2900)  # plotext's line dots; the boundaries draw half blocks
+
+
+def stray_dots(text: str, screen: CompareScreen) -> list[tuple[int, int]]:
+    """Where a line's dot lies outside the plot's axes box (or a legend key outside the
+    header over it): (row, column) on the screen."""
+    rows = text.splitlines()
+    plots = screen.plots.region
+    axis_row = next(
+        y for y in range(plots.y, plots.bottom) if "└" in rows[y][plots.x : plots.right]
+    )
+    left = rows[axis_row].index("└", plots.x)
+    right = left + len(rows[axis_row][left:].split(" ")[0]) - 1  # the axis line's end
+    top = next(y for y in range(plots.y, axis_row) if rows[y][left] in "│┤")
+    stray = []
+    for y, row in enumerate(rows):
+        for x, ch in enumerate(row):
+            if ord(ch) not in BRAILLE:
+                continue
+            in_header = plots.y <= y < top and plots.x <= x < plots.right
+            in_box = top <= y < axis_row and left < x <= right
+            if not (in_header or in_box):
+                stray.append((y, x))
+    return stray
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("runs", ["relu,tanh,sigmoid", "relu,tanh,sigmoid,leaky_relu"])
+async def test_every_plot_stays_inside_its_axes(size: tuple[int, int], runs: str) -> None:
+    """No line runs past its x axis into the boundaries (or the grid's empty cell), in
+    any tab: the screen's cells, as the terminal shows them."""
+    app = LabApp(CONFIG)
+    async with app.run_test(size=size) as pilot:
+        await command(pilot, f"compare activation={runs}")
+        screen = await compare_view(pilot, len(runs.split(",")))
+        await wait_until(pilot, lambda: drawn(screen, runs.split(",")))
+        await wait_until(pilot, lambda: screen.runner.snapshot().runs[0].history_step > 200)
+        for tab in ("1", "2", "3", "4", "5"):
+            await pilot.press(tab)
+            await wait_until(pilot, lambda tab=tab: screen.plots.active == int(tab))
+            screen.poll()
+            await pilot.pause()
+            text = screen_text(app)
+            assert not stray_dots(text, screen), (tab, stray_dots(text, screen), text)
+            # A blank column between a line's last column and the boundaries beside it.
+            between = screen.query_one(BoundaryGrid).region.x - 1
+            top = screen.query_one("#compare-top").region
+            assert all(row[between] == " " for row in text.splitlines()[top.y : top.bottom])
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -240,3 +291,80 @@ async def test_v_in_the_scenarios_runs_the_claim_beside_its_counter_examples() -
             "leaky_relu",
             "maxout",
         ]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_every_member_of_a_big_sweep_is_a_page_away(tmp_path, size) -> None:
+    """A sweep of 12 members opens on members 1-8, each where it stopped; ] shows 9-12,
+    [ goes back: no member is out of reach, and no more than 8 lines overlay."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.sweep import load_sweep, parse_grid, run_sweep
+
+    base = CONFIG.with_changes(training={"steps": 10})
+    grid = parse_grid(["model.activation=relu,tanh,sigmoid", "optimizer.lr=0.1,0.01"])
+    with ThreadPoolExecutor(1) as pool:
+        run_sweep(base, grid, 2, tmp_path / "s", pool)
+    sweep = load_sweep(tmp_path / "s")
+    configs = [m.member.config for m in sweep.members]
+    assert len(configs) == 12
+    app = LabApp(sweep.base, sweep=sweep)  # as tui-nn --open DIR
+    async with app.run_test(size=size) as pilot:
+        screen = await compare_view(pilot, 8)
+
+        def page(first: int, last: int) -> bool:
+            snap = screen.runner.snapshot()
+            return (
+                [r.config for r in snap.runs] == configs[first - 1 : last]
+                and all(r.step == 10 for r in snap.runs)
+                and f"members {first}-{last} of 12" in screen_text(app)
+            )
+
+        await wait_until(pilot, lambda: page(1, 8))
+        await pilot.press("right_square_bracket")
+        await wait_until(pilot, lambda: page(9, 12))
+        snap = screen.runner.snapshot()
+        assert snap.state == "done"
+        # Every sigmoid member, and the table still says so though the page shares it.
+        assert snap.varied == ("model.activation", "optimizer.lr", "training.seed")
+        assert snap.runs[0].label == "activation=sigmoid lr=0.1 seed=0"
+        await wait_until(pilot, lambda: "activation=sigmoid" in screen.plots.figure_text)
+        await pilot.press("right_square_bracket")  # the last page: it stays
+        await pilot.pause()
+        assert page(9, 12)
+        await pilot.press("left_square_bracket")
+        await wait_until(pilot, lambda: page(1, 8))
+        assert len(screen.runner.snapshot().shown) <= 8
+
+
+async def test_the_table_ticks_once_a_second_while_training_and_at_once_on_keys() -> None:
+    from dataclasses import replace
+
+    from textual.app import App
+
+    from tui_nn.core.compare import CompareRunner, entries_from, parse_assignment
+    from tui_nn.widgets.compare import TABLE_INTERVAL, CompareTable
+
+    now = [100.0]
+    runner = CompareRunner(entries_from(CONFIG, parse_assignment("activation=relu,tanh")))
+    snap = replace(runner.snapshot(), state="running")
+    runner.close()
+
+    class TableApp(App[None]):
+        def compose(self):
+            yield CompareTable(clock=lambda: now[0])
+
+    async with TableApp().run_test(size=(80, 24)) as pilot:
+        table = pilot.app.query_one(CompareTable)
+        table.show(snap, 0)
+        assert table.draws == 1
+        now[0] += TABLE_INTERVAL / 2
+        table.show(replace(snap, version=snap.version + 1), 0)  # new numbers: they wait
+        assert table.draws == 1
+        table.show(replace(snap, version=snap.version + 1), 1)  # a key: at once
+        assert table.draws == 2
+        table.show(replace(snap, version=snap.version + 2, state="paused"), 1)  # paused
+        assert table.draws == 3
+        now[0] += TABLE_INTERVAL
+        table.show(replace(snap, version=snap.version + 3), 1)
+        assert table.draws == 4

@@ -375,6 +375,8 @@ class _Run:
     error: str | None = None
     hidden: bool = False
     pinned: bool = False
+    looked: int = -1  # the step of its last boundary: same step, same weights, same picture
+    judged: int = -1  # the step of its last verdict
 
     @property
     def trainer(self) -> Trainer:
@@ -386,7 +388,12 @@ class CompareRunner:
     are called from the UI thread; the worker thread (started at once, asleep while
     paused) does every training step and look."""
 
-    def __init__(self, entries: Sequence[Entry] = (), title: str = "") -> None:
+    def __init__(
+        self, entries: Sequence[Entry] = (), title: str = "", fields: Sequence[str] = ()
+    ) -> None:
+        """`fields`: keys that name the runs and head the table even where the runs agree
+        on them (a sweep's grid, on a page of members that share a value)."""
+        self._fields = tuple(fields)
         self._pub = threading.Lock()
         self._wake = threading.Condition(self._pub)
         self._stop = threading.Event()
@@ -398,6 +405,7 @@ class CompareRunner:
         self._title = title
         self._runs: list[_Run] = []  # the worker's; the published views below
         self._groups: list[Group] = []  # what trains them
+        self._teams: list[tuple[Group, list[_Run]]] | None = None  # _make_teams's
         self._views: tuple[RunView, ...] = ()
         self._varied: tuple[str, ...] = ()
         self._next_index = 0
@@ -457,6 +465,12 @@ class CompareRunner:
             raise ConfigError("compare", f"{MAX_RUNS} runs at most: drop one first (x)")
         groups = train_together([entry.config])  # built here: a bad config raises here
         return self.call(lambda: self._adopt([entry], groups)[0])
+
+    def replace(self, entries: Sequence[Entry], title: str) -> None:
+        """Swap every run for these, paused (a sweep's next page of members). ConfigError
+        when they cannot be built; nothing changes then."""
+        self.pause()
+        self.call(lambda: self._swap(list(entries), title))
 
     def drop(self, index: int) -> None:
         """Stop a run and take it out; a pinned run is kept (ValueError says so)."""
@@ -557,10 +571,14 @@ class CompareRunner:
         with self._pub:
             if self._steps_wanted:
                 self._steps_wanted -= 1
-        for group in list(self._groups):
-            runs = [r for r in self._runs if r.group is group]
+        teams = self._teams or self._make_teams()
+        for group, runs in teams:
             if self._stop.is_set():
                 return
+            if self._teams is not teams:  # a command took runs in or out meanwhile
+                if group not in self._groups:
+                    continue
+                runs = [r for r in self._runs if r.group is group]
             # A group trains while a run of it is shown and can go on; a dropped run of a
             # stacked group goes along with the others (it costs a row of the stack).
             if not any(can_go_on(r.trainer) for r in runs):
@@ -583,13 +601,19 @@ class CompareRunner:
                 run.times.append(now)
                 while len(run.times) > 2 and now - run.times[0] > RATE_WINDOW:
                     run.times.popleft()
-            self._run_commands()
+            if self._commands:  # a look at a deque's length needs no lock
+                self._run_commands()
         done = not any(can_go_on(r.trainer) for r in self._runs)
         now = time.perf_counter()
         if done or self._state != "running" or now - self._published_at >= HISTORY_INTERVAL:
             self._publish(histories=True, done=done)
         elif now - self._viewed_at >= VIEW_INTERVAL:
             self._publish(histories=False)
+
+    def _make_teams(self) -> list[tuple[Group, list[_Run]]]:
+        """Each group with its runs, kept for the rounds until runs come or go."""
+        self._teams = [(g, [r for r in self._runs if r.group is g]) for g in self._groups]
+        return self._teams
 
     def _look(self) -> None:
         """Every run's boundary and verdict, on the worker between two rounds."""
@@ -598,14 +622,21 @@ class CompareRunner:
         start = time.perf_counter()
         for run in self._runs:
             trainer = run.trainer
-            boundary = boundary_of(trainer, self._stop)
-            if boundary is not None:
-                run.boundary = boundary
-            if run.scenario is not None:
+            step = int(trainer.steps_done)
+            # A run that did not step since (done, diverged, paused) keeps its picture and
+            # its verdict: a new picture of the same weights would only cost a redraw. A
+            # hidden run is not drawn: its picture waits until it is shown again.
+            if run.looked != step and not run.hidden:
+                boundary = boundary_of(trainer, self._stop)
+                if boundary is not None:
+                    run.boundary = boundary
+                run.looked = step
+            if run.scenario is not None and run.judged != step:
                 try:
                     run.verdict = judge(run.scenario, trainer)
                 except Exception as exc:  # a judge must never stop the runs
                     run.verdict = Verdict(NOT_YET, f"cannot judge: {type(exc).__name__}", {})
+                run.judged = step
         cost = time.perf_counter() - start
         self._next_look = start + max(LOOK_INTERVAL, cost / LOOK_SHARE)
         self._publish(histories=True)
@@ -688,6 +719,7 @@ class CompareRunner:
         added: list[int] = []
         for members, group in groups:
             self._groups.append(group)
+            self._teams = None
             for slot, i in enumerate(members):
                 entry = entries[i]
                 used = {r.colour for r in self._runs}
@@ -716,15 +748,29 @@ class CompareRunner:
     def _relabel(self) -> None:
         """A run without a name of its own is named by the values that differ, which
         change as runs come and go."""
-        keys = differing([r.trainer.config for r in self._runs]) if len(self._runs) > 1 else ()
+        found = differing([r.trainer.config for r in self._runs]) if len(self._runs) > 1 else ()
+        keys = tuple(k for k in FIELDS if k in found or k in self._fields)
         for run in self._runs:
             run.label = run.name or label_of(run.trainer.config, keys)
         with self._pub:
             self._varied = keys
 
+    def _swap(self, entries: list[Entry], title: str) -> None:
+        kept = self._runs, self._groups
+        self._runs, self._groups, self._teams = [], [], None
+        try:
+            self._add_entries(entries)
+        except ConfigError:
+            (self._runs, self._groups), self._teams = kept, None
+            raise
+        with self._pub:
+            self._title = title
+        self._publish(histories=True)
+
     def _remove(self, index: int) -> None:
         run = self._find(index)
         self._runs.remove(run)
+        self._teams = None
         if not any(r.group is run.group for r in self._runs):
             self._groups.remove(run.group)
         self._relabel()
@@ -736,6 +782,9 @@ class CompareRunner:
             run = self._find(index)
             for name, value in flags.items():
                 setattr(run, name, value)
+            if run.looked != run.trainer.steps_done:  # shown again: its picture is due
+                with self._pub:
+                    self._look_wanted = True
             self._publish(histories=False)
 
         self._view(index)  # an unknown index raises here, on the caller's thread

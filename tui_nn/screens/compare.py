@@ -5,7 +5,9 @@ the decision boundaries are small multiples (one a run), and the table lists onl
 differs between the runs with how each is doing. up/down select a run; p pins it (drawn
 over the others, kept by x), h hides it (it keeps training), x drops it, f forks it (a
 copy with one field changed, from step 0); C or esc goes back to the single-run view,
-which is as it was. The comparison trains on in its own thread meanwhile.
+which is as it was. The comparison trains on in its own thread meanwhile. A sweep
+directory's members (tui-nn --open DIR) show a page of up to 8 at a time: ] and [ turn
+the pages.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from textual.widgets import Input, Static
 
 from tui_nn.commands import LabFooter
 from tui_nn.core.compare import CompareRunner, CompareSnapshot
+from tui_nn.core.sweeps import SweepRunner
 from tui_nn.messages import CommandWanted
 from tui_nn.screens.view import View
 from tui_nn.widgets.compare import BoundaryGrid, CompareTable, detail
@@ -42,6 +45,8 @@ COMPARE_KEYS: tuple[tuple[str, str, str, str], ...] = (
     ("x", "drop", "drop", "stop the selected run and take it out"),
     ("f", "fork", "fork", "fork the selected run: one field changed, from step 0"),
     ("colon", "command", ":cmd", "the command line: fork, compare, tour"),
+    ("right_square_bracket", "page(1)", "page", "a sweep's next page of members (8 a page)"),
+    ("left_square_bracket", "page(-1)", "", "a sweep's page of members before"),
     ("l", "layer", "layer", "the layer the gradient and update plots show"),
     ("e", "smoothing", "smooth", "smooth the plots: EMA off, 0.6, 0.9, 0.99"),
     ("z", "zoom", "zoom", "zoom: the whole run, the first steps, the last window"),
@@ -57,7 +62,12 @@ def compare_bindings() -> list[BindingType]:
             for n in key.split(","):
                 bindings.append(Binding(n, f"plot_tab({n})", "plot", show=n == "1"))
             continue
-        display = {"colon": ":", "C,escape": "C"}.get(key)
+        display = {
+            "colon": ":",
+            "C,escape": "C",
+            "right_square_bracket": "]",
+            "left_square_bracket": "[",
+        }.get(key)
         bindings.append(
             Binding(key, action, footer or text, show=bool(footer), key_display=display)
         )
@@ -137,6 +147,19 @@ class CompareScreen(View):
         self._redraw()
 
     # ---------------------------------------------------------------- actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The page keys are a sweep's (tui-nn --open DIR) with more than one page."""
+        if action == "page":
+            runner = self.runner
+            return isinstance(runner, SweepRunner) and runner.pages > 1
+        return super().check_action(action, parameters)
+
+    def action_page(self, by: int) -> None:
+        runner = self.runner
+        if isinstance(runner, SweepRunner) and runner.turn(by):
+            self.selected = None
+            self._redraw()
 
     def action_toggle_run(self) -> None:
         self.runner.toggle()

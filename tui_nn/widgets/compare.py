@@ -10,6 +10,7 @@ under a line that names the run in its colour.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,9 @@ MAX_ROWS = 8  # runs the table lists at once (all of them: MAX_RUNS)
 SHORT_ROWS = 4  # below TALL rows of screen, so that the plot keeps 10 rows at 80x24
 TALL = 30
 SWATCH = "■"
+# Seconds between redraws of the table while the runs train (a rich Table costs a few ms
+# to lay out): the step counts tick at the rate of the plots' history copies.
+TABLE_INTERVAL = 1.0
 STATUS_MARKS = {"observed": "✓", "not observed": "✗", "not yet": "…"}
 
 
@@ -158,7 +162,8 @@ def detail(snap: CompareSnapshot, selected: int | None) -> Text:
 
 
 class CompareTable(Static):
-    """The table; `show(snapshot, selected)` redraws it when something in it changed."""
+    """The table; `show(snapshot, selected)` redraws it when something in it changed (while
+    the runs train, their numbers at most every TABLE_INTERVAL)."""
 
     DEFAULT_CSS = """
     CompareTable {
@@ -167,22 +172,33 @@ class CompareTable(Static):
     }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(
+        self, *, id: str | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__("", id=id)
+        self._clock = clock
         self._shown: tuple[Any, ...] | None = None
+        self._shown_at = -TABLE_INTERVAL
         self._rows = -1
+        self.draws = 0  # how many times the table was laid out (tests)
 
     def show(self, snap: CompareSnapshot, selected: int | None) -> None:
         width = self.size.width or self.app.size.width
         rows = MAX_ROWS if self.app.size.height >= TALL else SHORT_ROWS
         key = (snap.version, selected, width, rows)
-        if key != self._shown:
-            # A new layout only when the table's height changes (a run came or went).
-            count = min(len(snap.runs), rows)
-            layout = self._shown is None or count != self._rows
-            self._shown, self._rows = key, count
-            text = table(snap, selected, width, not self.app.no_color, rows)
-            self.update(text, layout=layout)
+        if key == self._shown:
+            return
+        now = self._clock()
+        numbers_only = self._shown is not None and key[1:] == self._shown[1:]
+        if numbers_only and snap.state == "running" and now - self._shown_at < TABLE_INTERVAL:
+            return  # training: its numbers tick once a second, keys show at once
+        # A new layout only when the table's height changes (a run came or went).
+        count = min(len(snap.runs), rows)
+        layout = self._shown is None or count != self._rows
+        self._shown, self._rows, self._shown_at = key, count, now
+        text = table(snap, selected, width, not self.app.no_color, rows)
+        self.update(text, layout=layout)
+        self.draws += 1
 
     def on_resize(self) -> None:
         self._shown = None
@@ -211,6 +227,7 @@ class BoundaryCell(Vertical):
     def __init__(self, index: int) -> None:
         super().__init__()
         self.index = index
+        self._named: tuple[Any, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="cell-name")
@@ -223,10 +240,14 @@ class BoundaryCell(Vertical):
         labels, pictures = self.query(".cell-name"), self.query(DecisionBoundary)
         if not labels or not pictures:
             return  # not composed yet: the next poll fills it
-        name = run_name(run, not self.app.no_color)
-        if selected:
-            name.stylize("reverse")
-        labels.first(Static).update(name, layout=False)  # one row, always
+        color = not self.app.no_color
+        named = (run.label, run.colour, run.pinned, selected, color)
+        if named != self._named:  # a new name costs a frame of the cell
+            self._named = named
+            name = run_name(run, color)
+            if selected:
+                name.stylize("reverse")
+            labels.first(Static).update(name, layout=False)  # one row, always
         pictures.first().refresh_from(run)
 
 

@@ -2,7 +2,7 @@
 one line a run in the run's own colour, the legend naming it by its differing values.
 
 The lines are read and drawn with the lab's own plot code (tui_nn.charts: `read_series`,
-`draw_lines`, `render`), so the smoothing, the zoom, the ticks and the legend outside the
+`draw_lines`, `render_strips`), so the smoothing, the zoom, the ticks and the legend outside the
 canvas are the same as in the single-run view. Per-layer plots (gradient norm, update
 ratio) show one layer at a time for every run (`cycle_layer`); the dead-units plot shows
 each run's dead share (or, where the activation saturates, its saturated share).
@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.strip import Strip
 from textual.timer import Timer
-from textual.widgets import Static
+from textual.widget import Widget
 
 from tui_nn.charts import (
     LOG,
@@ -29,6 +30,7 @@ from tui_nn.charts import (
     REFERENCE,
     UPDATE_RATIO_REFERENCE,
     Axis,
+    EvalCache,
     EvalColumns,
     Line,
     PlotInput,
@@ -39,7 +41,7 @@ from tui_nn.charts import (
     read_many,
     read_series,
     reduce_minmax,
-    render,
+    render_strips,
     saturates,
 )
 from tui_nn.core.compare import CompareSnapshot, RunView
@@ -81,7 +83,15 @@ def _mean_line(run: RunView, view: View, name: str, width: int, scale: float = 1
     return Line(steps, scale * mean, run.label, run.colour)
 
 
-def _units_line(run: RunView, view: View, width: int) -> Line | None:
+# A run's evaluations as arrays (charts.EvalCache: only the new ones are converted).
+EvalsOf = Callable[[RunView], EvalColumns]
+
+
+def _columns(run: RunView) -> EvalColumns:
+    return EvalCache().update(run.evals)
+
+
+def _units_line(run: RunView, view: View, width: int, evals: EvalsOf) -> Line | None:
     """Saturated share a step where the activation saturates, else the dead share at each
     evaluation; None without hidden units."""
     units = run.units
@@ -95,9 +105,8 @@ def _units_line(run: RunView, view: View, width: int) -> Line | None:
         steps = read[0][0]
         total = np.sum([mean for _, mean, _, _ in read], axis=0)
         return Line(steps, 100.0 * total / units, run.label, run.colour, kind="sat")
-    steps = np.array([e.step for e in run.evals], dtype=np.float64)
-    dead = np.array([100.0 * sum(e.dead) / units for e in run.evals], dtype=np.float64)
-    steps, dead = _windowed(data, steps, dead)
+    columns = evals(run)
+    steps, dead = _windowed(data, columns.step, 100.0 * columns.dead.sum(axis=1) / units)
     x, y, _, _ = reduce_minmax(steps, dead, dead, buckets, mean=dead)
     return Line(x, y, run.label, run.colour, kind="dead")
 
@@ -111,9 +120,15 @@ def _layer_line(run: RunView, view: View, stat: str, layer: int, width: int) -> 
 
 
 def overlay(
-    key: str, runs: Sequence[RunView], view: View, layer: int, width: int
+    key: str,
+    runs: Sequence[RunView],
+    view: View,
+    layer: int,
+    width: int,
+    evals: EvalsOf = _columns,
 ) -> tuple[str, list[Line], Axis]:
-    """The title, one line a run, and the axis of plot `key` (a charts.PLOTS key)."""
+    """The title, one line a run, and the axis of plot `key` (a charts.PLOTS key);
+    `evals` gives a run's evaluations as arrays (the plots keep them between draws)."""
     if key == "loss":
         return "loss (log), per step", [_mean_line(r, view, "loss", width) for r in runs], LOG
     if key == "accuracy":
@@ -122,7 +137,7 @@ def overlay(
         lines = [_mean_line(r, view, "accuracy", width, 100.0) for r in runs]
         return "accuracy, per step", lines, PERCENT
     if key == "units":
-        found = [_units_line(r, view, width) for r in runs]
+        found = [_units_line(r, view, width, evals) for r in runs]
         title = "dead (every training sample) or saturated units, % of hidden"
         return title, [line for line in found if line is not None], PERCENT
     where = f"{layer_label(layer)} · l: layer"
@@ -139,6 +154,31 @@ def overlay(
     return f"update/weight (log) of {where}, ~1e-3 healthy", lines, LOG
 
 
+class Chart(Widget):
+    """A drawn figure as strips (charts.render_strips): a frame shows them as they are,
+    with no Text to turn into strips again."""
+
+    DEFAULT_CSS = """
+    Chart {
+        height: 1fr;
+        width: 1fr;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._strips: list[Strip] = []
+
+    def show(self, strips: list[Strip]) -> None:
+        self._strips = strips
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.size.width, self.rich_style)
+
+
 class ComparePlots(Vertical):
     """Plots 1-5 of a comparison; `refresh_from(snapshot)` keeps the visible one current,
     at most every `min_interval` seconds while the runs train (as the lab's PlotsPanel)."""
@@ -147,10 +187,8 @@ class ComparePlots(Vertical):
     ComparePlots {
         height: 1fr;
         width: 1fr;
-    }
-    ComparePlots > #compare-chart {
-        height: 1fr;
-        width: 1fr;
+        /* A blank column before the boundaries: a line's last dot never touches one. */
+        padding-right: 1;
     }
     """
 
@@ -169,6 +207,7 @@ class ComparePlots(Vertical):
         self._view = View()
         self._plot = new_plot()
         self._snapshot: CompareSnapshot | None = None
+        self._evals: dict[int, EvalCache] = {}
         self._drawn: tuple[Any, ...] | None = None
         self._drawn_at = -min_interval
         self._deferred: Timer | None = None
@@ -177,7 +216,7 @@ class ComparePlots(Vertical):
 
     def compose(self) -> ComposeResult:
         yield PlotTabs()
-        yield Static(id="compare-chart")
+        yield Chart(id="compare-chart")
 
     def on_mount(self) -> None:
         self.query_one(PlotTabs).show(self._active)
@@ -232,16 +271,27 @@ class ComparePlots(Vertical):
     def on_resize(self) -> None:
         self._redraw()
 
+    def _evals_of(self, run: RunView) -> EvalColumns:
+        """The run's evaluations as arrays, kept a run: a draw converts only the new ones
+        (a long run has hundreds, and four runs would cost a few ms at every draw)."""
+        if run.index not in self._evals:
+            if self._snapshot is not None:  # forget the runs that went
+                kept = {r.index for r in self._snapshot.runs}
+                self._evals = {i: c for i, c in self._evals.items() if i in kept}
+            self._evals[run.index] = EvalCache()
+        return self._evals[run.index].update(run.evals, run.index)
+
     def _redraw(self) -> None:
         snap = self._snapshot
         if snap is None or not self.is_mounted:
             return
-        chart = self.query_one("#compare-chart", Static)
+        chart = self.query_one(Chart)
         size = chart.content_size
         if size.width < 8 or size.height < 4:
             return
         runs = snap.shown
         color = not self.app.no_color
+        base = chart.rich_style  # the theme's colours, under the strips
         spec = PLOTS[self._active]
         key = (
             spec.key,
@@ -249,16 +299,20 @@ class ComparePlots(Vertical):
             tuple((r.index, r.history_step, len(r.evals), r.label, r.pinned) for r in runs),
             size,
             color,
+            base,
             self._view,
             self._layer,
         )
         if key == self._drawn:
             return
-        title, lines, axis = overlay(spec.key, runs, self._view, self._layer, size.width)
+        title, lines, axis = overlay(
+            spec.key, runs, self._view, self._layer, size.width, self._evals_of
+        )
         step = max((r.step for r in runs), default=0)
         data = replace(PlotInput(), step=step, view=self._view)
         figure = draw_lines(self._plot, title, lines, axis, data, size.width, size.height, color)
-        chart.update(render(self._plot, figure, size.width), layout=False)
+        strips = render_strips(self._plot, figure, size.width, self.app.console, base)
+        chart.show(strips)
         self.figure_text = "\n".join(row.plain for row in figure.header)
         self._drawn = key
         self._drawn_at = self._clock()
