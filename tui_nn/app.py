@@ -9,6 +9,7 @@ ask for changes with messages (tui_nn.messages), handled here.
 
 from __future__ import annotations
 
+import gc
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -183,6 +184,11 @@ class LabApp(App[None]):
             self.open_sweep(self._start_sweep)
         self.set_interval(1.0 / self.fps, self.poll)
         self.poll()
+        if not self.is_headless:
+            # The objects of start-up (about 115k) live as long as the lab: a full garbage
+            # collection walked them all on the UI thread, 60-90 ms a key could wait for.
+            # (Not under tests' headless apps: frozen cycles would outlive each app.)
+            self.call_after_refresh(gc.freeze)
 
     def on_unmount(self) -> None:
         self.runner.close()
