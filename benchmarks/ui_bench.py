@@ -43,6 +43,7 @@ import asyncio
 import dataclasses
 import fcntl
 import importlib.metadata
+import io
 import os
 import platform
 import pty
@@ -62,6 +63,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+from rich.console import Console
+from rich.style import Style
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -75,7 +78,7 @@ from engine.lecture.scenarios import SCENARIOS, Scenario, Verdict  # noqa: E402
 from engine.train.history import History  # noqa: E402
 from engine.train.records import history_columns  # noqa: E402
 from tui_nn.app import LabApp  # noqa: E402
-from tui_nn.charts import PLOTS, EvalCache, PlotInput, new_plot, render  # noqa: E402
+from tui_nn.charts import PLOTS, EvalCache, PlotInput, new_plot, render, render_strips  # noqa: E402
 from tui_nn.cli import build_parser  # noqa: E402
 from tui_nn.cli.options import config_from_args  # noqa: E402
 from tui_nn.core.runner import OBSERVE_INTERVAL, Runner  # noqa: E402
@@ -495,12 +498,14 @@ def redraw_times(history: History, evals: list[Any], width: int, height: int, re
     convert = time.perf_counter() - start
     data = PlotInput.from_snapshot(as_snapshot(history, evals), columns)
     times: dict[str, float] = {"(evals to arrays, once a run)": convert}
+    console = Console(width=width, file=io.StringIO(), color_system="truecolor")
     for spec in PLOTS:
         plt = new_plot()
         samples = []
         for _ in range(repeat):
             start = time.perf_counter()
-            render(plt, spec.draw(plt, data, width, height, True), width)  # PlotsPanel's redraw
+            figure = spec.draw(plt, data, width, height, True)  # PlotsPanel's redraw:
+            render_strips(plt, figure, width, console, Style())  # what its Chart shows
             samples.append(time.perf_counter() - start)
         times[spec.key] = statistics.median(samples)
     return times

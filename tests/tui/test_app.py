@@ -9,13 +9,14 @@ import pytest
 from pilot_helpers import CONFIG, SIZE, wait_until
 from rich.console import Console
 from textual.command import CommandPalette
-from textual.widgets import Input, OptionList, Select, Static
+from textual.widgets import Input, OptionList, Select
 
 from engine import ExperimentConfig
 from tui_nn.app import LabApp
 from tui_nn.commands import LAB_ACTIONS
 from tui_nn.core.fields import ALL_FIELDS
 from tui_nn.screens.help import HelpScreen
+from tui_nn.widgets.chart import Chart
 from tui_nn.widgets.config_panels import Field
 from tui_nn.widgets.plots import PlotsPanel
 from tui_nn.widgets.status import StatusLine
@@ -29,7 +30,7 @@ def status(app: LabApp) -> str:
 
 def plot_text(app: LabApp, key: str) -> str:
     """A plot as it reads on screen."""
-    return str(app.query_one(f"#plot-{key}", Static).render())
+    return app.query_one(f"#plot-{key}", Chart).text
 
 
 def field(app: LabApp, key: str) -> Field:

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 from fakes import FakeClock, FakeHistory, make_evals
 from pilot_helpers import wait_until
 from textual.app import App, ComposeResult
-from textual.widgets import Static
 
+from tui_nn.widgets.chart import Chart
 from tui_nn.widgets.plots import PlotsPanel
 
 # -------------------------------------------------------------------- widget
@@ -117,8 +117,8 @@ async def test_panel_redraws_at_most_every_min_interval_and_keeps_the_last_data(
 
 def title(panel: PlotsPanel) -> str:
     """The first row of the visible plot: its title and the view it is drawn with."""
-    chart = panel.query_one(f"#plot-{panel.active_key}", Static)
-    return str(chart.content).splitlines()[0]
+    chart = panel.query_one(f"#plot-{panel.active_key}", Chart)
+    return chart.text.splitlines()[0]
 
 
 async def test_smoothing_and_zoom_cycle_redraw_at_once_and_show_in_the_title() -> None:
@@ -158,5 +158,5 @@ async def test_a_new_mark_redraws_the_plot() -> None:
         mark = SimpleNamespace(step=500, kind="lr", label="lr 0.5")
         panel.refresh_from(SimpleNamespace(**{**vars(snap), "marks": (mark,)}))
         assert panel.draws == draws + 1
-        chart = panel.query_one("#plot-loss", Static)
-        assert str(chart.content).splitlines()[-1].endswith("lr 0.5▲")  # at the right edge
+        chart = panel.query_one("#plot-loss", Chart)
+        assert chart.text.splitlines()[-1].endswith("lr 0.5▲")  # at the right edge

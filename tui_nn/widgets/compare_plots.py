@@ -2,7 +2,7 @@
 one line a run in the run's own colour, the legend naming it by its differing values.
 
 The lines are read and drawn with the lab's own plot code (tui_nn.charts: `read_series`,
-`draw_lines`, `render_strips`), so the smoothing, the zoom, the ticks and the legend outside the
+`draw_lines`, and widgets.chart), so the smoothing, the zoom, the ticks and the legend outside the
 canvas are the same as in the single-run view. Per-layer plots (gradient norm, update
 ratio) show one layer at a time for every run (`cycle_layer`); the dead-units plot shows
 each run's dead share (or, where the activation saturates, its saturated share).
@@ -19,9 +19,7 @@ from typing import Any
 import numpy as np
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.strip import Strip
 from textual.timer import Timer
-from textual.widget import Widget
 
 from tui_nn.charts import (
     LOG,
@@ -41,10 +39,10 @@ from tui_nn.charts import (
     read_many,
     read_series,
     reduce_minmax,
-    render_strips,
     saturates,
 )
 from tui_nn.core.compare import CompareSnapshot, RunView
+from tui_nn.widgets.chart import Chart
 from tui_nn.widgets.plots import MIN_INTERVAL, PlotTabs
 
 OUT = -1  # the layer choice that means every run's output layer
@@ -152,31 +150,6 @@ def overlay(
         ref = np.full(2, UPDATE_RATIO_REFERENCE)
         lines.insert(0, Line(ends, ref, format_log_tick(math.log10(ref[0])), REFERENCE))
     return f"update/weight (log) of {where}, ~1e-3 healthy", lines, LOG
-
-
-class Chart(Widget):
-    """A drawn figure as strips (charts.render_strips): a frame shows them as they are,
-    with no Text to turn into strips again."""
-
-    DEFAULT_CSS = """
-    Chart {
-        height: 1fr;
-        width: 1fr;
-    }
-    """
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._strips: list[Strip] = []
-
-    def show(self, strips: list[Strip]) -> None:
-        self._strips = strips
-        self.refresh()
-
-    def render_line(self, y: int) -> Strip:
-        if y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.size.width, self.rich_style)
 
 
 class ComparePlots(Vertical):
@@ -291,7 +264,7 @@ class ComparePlots(Vertical):
             return
         runs = snap.shown
         color = not self.app.no_color
-        base = chart.rich_style  # the theme's colours, under the strips
+        base = chart.rich_style  # the theme's colours, under the strips: a new theme redraws
         spec = PLOTS[self._active]
         key = (
             spec.key,
@@ -311,8 +284,7 @@ class ComparePlots(Vertical):
         step = max((r.step for r in runs), default=0)
         data = replace(PlotInput(), step=step, view=self._view)
         figure = draw_lines(self._plot, title, lines, axis, data, size.width, size.height, color)
-        strips = render_strips(self._plot, figure, size.width, self.app.console, base)
-        chart.show(strips)
+        chart.draw(self._plot, figure, size.width)
         self.figure_text = "\n".join(row.plain for row in figure.header)
         self._drawn = key
         self._drawn_at = self._clock()

@@ -20,7 +20,8 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Static
 
-from tui_nn.charts import PLOTS, EvalCache, PlotInput, PlotSpec, View, new_plot, render
+from tui_nn.charts import PLOTS, EvalCache, PlotInput, PlotSpec, View, new_plot
+from tui_nn.widgets.chart import Chart
 
 MIN_INTERVAL = 0.5  # seconds between redraws while training: twice a second, like the boundary
 
@@ -92,7 +93,7 @@ class PlotsPanel(Vertical):
         yield PlotTabs()
         with ContentSwitcher(initial=_plot_id(PLOTS[0])):
             for spec in PLOTS:
-                yield Static(id=_plot_id(spec), classes="chart")
+                yield Chart(id=_plot_id(spec), classes="chart")
 
     def on_mount(self) -> None:
         self.query_one(PlotTabs).show(self._active)
@@ -178,8 +179,7 @@ class PlotsPanel(Vertical):
         data = PlotInput.from_snapshot(snapshot, evals, self._view)
         plt = self._plots[spec.key]
         figure = spec.draw(plt, data, size.width, size.height, color)
-        chart = self.query_one(f"#{_plot_id(spec)}", Static)
-        chart.update(render(plt, figure, size.width), layout=False)  # its size is the panel's
+        self.query_one(f"#{_plot_id(spec)}", Chart).draw(plt, figure, size.width)
         self._drawn[spec.key] = key
         self._drawn_at = self._clock()
         self._drawn_run = snapshot.run_id
