@@ -11,7 +11,9 @@ steps, each worker on one BLAS thread. Two grids:
   all the parallelism there is (the target: 2 workers at least 1.8x one worker);
 - stacked: 4 learning rates x 2 seeds, members that stack: 1 worker trains one stack of 8,
   2 workers two stacks of 4, and a bigger stack costs less a member, so the 2 workers
-  start behind.
+  start behind: the member work alone allows cost(stack of 8) / cost(stack of 4), about
+  1.7x (2.4-2.6 CPU s against 1.4 measured under load), and the serial start (about
+  0.3 s: Python, numpy and the engine imported, the preflight) lowers that to about 1.6x.
 
 Rounds alternate 1 and 2 workers; the result is the ratio of the median wall times and of
 the best ones (the least disturbed). It first measures how many cores two busy processes

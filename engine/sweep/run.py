@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.config import ExperimentConfig
+from engine.data.datasets import Dataset
 from engine.store.runs import load_run
 from engine.sweep.executors import LocalPool, local_executor, run_group
 from engine.sweep.files import RUNS, Sweep, load_sweep, new_sweep, run_finished
 from engine.sweep.finish import Finished, put_files
 from engine.sweep.grid import Grid, seeds_for
-from engine.sweep.groups import plan_groups
+from engine.sweep.groups import plan_groups, step_seconds
 from engine.sweep.members import Member, members
 from engine.sweep.summary import SUMMARY_CSV, summary_row, write_summary
 from engine.train.trainer import Trainer
@@ -48,19 +49,33 @@ class SweepResult:
     stopped: bool  # stopped before every member was finished
 
 
-def preflight(found: Sequence[Member]) -> None:
+def preflight(found: Sequence[Member]) -> list[float]:
     """Build a Trainer for one member of each kind of build (data, layers, batch, loss,
-    budget): what a Trainer refuses (a data file, a batch larger than the data, the memory
-    guard) is a ConfigError naming the field before anything runs."""
-    seen: set[str] = set()
-    for member in found:
-        raw = member.config.to_dict()
-        model = {k: v for k, v in raw["model"].items() if not k.startswith(("init", "bias"))}
-        training = {k: v for k, v in raw["training"].items() if k != "seed"}
-        key = json.dumps([raw["data"], model, training], sort_keys=True)
-        if key not in seen:
-            seen.add(key)
-            Trainer(member.config)
+    budget, optimizer rule): what a Trainer refuses (a data file, a batch larger than the
+    data, the memory guard) is a ConfigError naming the field before anything runs.
+    Returns each member's seconds a step, timed on its kind's Trainer when the kinds
+    differ (else 1.0 each): the cost by which plan_groups hands out the longest first."""
+    kinds = [_kind(member.config) for member in found]
+    timed = len(set(kinds)) > 1
+    seconds: dict[str, float] = {}
+    datasets: dict[str, Dataset] = {}  # the same data section makes the same data set
+    for member, kind in zip(found, kinds, strict=True):
+        if kind not in seconds:
+            data = json.dumps(member.config.to_dict()["data"], sort_keys=True)
+            # No evaluation of the initial network: it refuses nothing, and it was most of
+            # the time a sweep waited here before its first member started.
+            config = member.config.with_changes(training={"eval_every": 0})
+            trainer = Trainer(config, datasets.get(data))
+            datasets[data] = trainer.dataset
+            seconds[kind] = step_seconds(trainer) if timed else 1.0
+    return [seconds[kind] for kind in kinds]
+
+
+def _kind(config: ExperimentConfig) -> str:
+    raw = config.to_dict()
+    model = {k: v for k, v in raw["model"].items() if not k.startswith(("init", "bias"))}
+    training = {k: v for k, v in raw["training"].items() if k != "seed"}
+    return json.dumps([raw["data"], model, training, raw["optimizer"]["name"]], sort_keys=True)
 
 
 def run_sweep(
@@ -79,9 +94,9 @@ def run_sweep(
     core); `slots`: groups handed out at once (default: the pool's workers, or every group
     for another executor). Everything is checked before the directory is made."""
     found = members(base, grid, seeds)
-    preflight(found)
+    costs = preflight(found)
     sweep = new_sweep(out, base, grid, seeds_for(grid, base.training.seed, seeds), found)
-    return _run(sweep, executor, progress, stop, slots)
+    return _run(sweep, costs, executor, progress, stop, slots)
 
 
 def resume_sweep(
@@ -103,12 +118,13 @@ def resume_sweep(
                 rate = float(run.summary.get("steps_per_s") or 0.0)
                 swept.row = summary_row(swept.member, run.trainer, rate)
     write_summary(sweep.path / SUMMARY_CSV, sweep.keys, sweep.rows)
-    preflight([m.member for m in sweep.missing])
-    return _run(sweep, executor, progress, stop, slots)
+    costs = preflight([m.member for m in sweep.missing])
+    return _run(sweep, costs, executor, progress, stop, slots)
 
 
 def _run(
     sweep: Sweep,
+    costs: Sequence[float],  # of each missing member (preflight)
     executor: Executor | None,
     progress: Progress | None,
     stop: threading.Event | None,
@@ -121,7 +137,7 @@ def _run(
     pool = local_executor() if executor is None else executor
     if slots is None:
         slots = pool.workers if isinstance(pool, LocalPool) else max(1, len(todo))
-    queue = deque(plan_groups([m.member.config for m in todo], slots))
+    queue = deque(plan_groups([m.member.config for m in todo], slots, costs))
     # A pool on this machine writes the run directories itself; a cluster hands them back.
     here = isinstance(pool, (ProcessPoolExecutor, ThreadPoolExecutor))
     runs = str(sweep.path / RUNS) if here else None

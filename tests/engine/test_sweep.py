@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
+import signal
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +31,7 @@ from engine.sweep import (
 )
 from engine.sweep.executors import run_group
 from engine.sweep.groups import finished, plan_groups, train_group
+from engine.sweep.run import preflight
 from engine.sweep.summary import final_eval
 
 BASE = ExperimentConfig.from_dict(
@@ -198,6 +202,50 @@ def test_big_groups_are_cut_so_every_worker_has_work() -> None:
     groups = plan_groups(configs, 2)
     assert sorted(i for g in groups for i in g) == list(range(8))
     assert max(len(g) for g in groups) <= 4
+
+
+def test_the_longest_groups_are_handed_out_first() -> None:
+    # Activations do not stack: a group each, costed by its steps and seconds a step.
+    configs = [BASE.with_changes(model={"activation": a}) for a in ("relu", "tanh", "gelu")]
+    assert plan_groups(configs, 2, [1.0, 3.0, 2.0]) == [[1], [2], [0]]
+    configs[0] = configs[0].with_changes(training={"steps": 4 * BASE.training.steps})
+    assert plan_groups(configs, 2, [1.0, 3.0, 2.0]) == [[0], [1], [2]]
+
+
+def test_a_stack_costs_its_members_and_equal_costs_keep_the_grid_order() -> None:
+    configs = [m.config for m in members(BASE, Grid(), seeds=6)]
+    configs.append(BASE.with_changes(model={"activation": "tanh"}))
+    # Two stacks of three seeds (1.0 a member each), then one tanh member at 2.0.
+    assert plan_groups(configs, 3, [1.0] * 6 + [2.0]) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert plan_groups(configs, 3, [1.0] * 6 + [4.0]) == [[6], [0, 1, 2], [3, 4, 5]]
+
+
+def test_preflight_costs_each_kind_of_member_once() -> None:
+    costs = preflight(members(BASE, parse_grid(GRID)))  # relu at 2 rates, then tanh at 2
+    assert costs[0] == costs[1] and costs[2] == costs[3]  # a rate changes no step's cost
+    assert preflight(members(BASE, parse_grid(["optimizer.lr=0.01,0.05"]), 2)) == [1.0] * 4
+
+
+def test_preflight_builds_each_data_set_once_and_evaluates_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import engine.train.trainer as trainer_module
+
+    made, evaluated = [], []
+    make = trainer_module.make_dataset
+    monkeypatch.setattr(trainer_module, "make_dataset", lambda *a: made.append(1) or make(*a))
+    evaluate = Trainer.evaluate
+    monkeypatch.setattr(Trainer, "evaluate", lambda self: evaluated.append(1) or evaluate(self))
+    preflight(members(BASE, parse_grid(GRID)))
+    assert (len(made), len(evaluated)) == (1, 0)
+
+
+def test_preflight_refuses_what_a_trainer_refuses() -> None:
+    found = members(BASE, parse_grid(["model.activation=relu,tanh"]))
+    big = members(BASE.with_changes(training={"memory_budget_mb": 0.01}), Grid())
+    with pytest.raises(ConfigError, match="memory budget") as caught:
+        preflight([*found, *big])  # the memory guard needs the data set's size
+    assert caught.value.field == "model.hidden"
 
 
 def test_a_stopped_member_is_not_finished() -> None:
@@ -373,6 +421,46 @@ def test_a_process_pool_gives_the_same_sweep(tmp_path: Path) -> None:
     with local_executor(2) as pool:
         run_sweep(BASE, parse_grid(GRID), 1, pooled, pool, slots=2)
     assert_same_members(local, pooled)
+
+
+def test_a_threaded_parent_spawns_its_workers_and_gets_the_same_sweep(tmp_path: Path) -> None:
+    local = tmp_path / "threads"
+    sweep_in(local, seeds=1)
+    pooled = tmp_path / "pool"
+    done = threading.Event()
+    other = threading.Thread(target=done.wait)  # a parent that runs another thread
+    other.start()
+    try:
+        with local_executor(2) as pool:
+            assert pool.start_method == "spawn"  # a fork could copy a lock another holds
+            run_sweep(BASE, parse_grid(GRID), 1, pooled, pool, slots=2)
+    finally:
+        done.set()
+        other.join()
+    assert_same_members(local, pooled)
+
+
+def test_the_pool_starts_its_workers_at_once() -> None:
+    before = set(multiprocessing.active_children())
+    with local_executor(2):
+        assert len(set(multiprocessing.active_children()) - before) == 2
+
+
+def _sigterm_ends_the_process() -> bool:
+    return signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the pool forks only on Linux")
+def test_a_forked_worker_does_not_keep_the_parents_sigterm_handler() -> None:
+    if threading.active_count() > 1:
+        pytest.skip("a thread another test left running: the pool would spawn, not fork")
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        with local_executor(1) as pool:
+            assert pool.start_method == "fork"
+            assert pool.submit(_sigterm_ends_the_process).result()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_a_stop_keeps_the_finished_members_of_a_process_pool(tmp_path: Path) -> None:
