@@ -30,3 +30,16 @@ def looked_at_the_end(snap: Any) -> bool:
         and snap.boundary is not None
         and snap.boundary.step == snap.step
     )
+
+
+async def wait_for_notification(pilot, says: str = "", severity: str | None = None) -> None:
+    """App.notify posts a message: a notification is on the app's list only once the app
+    has handled it, a moment after the code that raised it."""
+
+    def shown() -> bool:
+        return any(
+            says in str(n.message) and severity in (None, n.severity)
+            for n in pilot.app._notifications
+        )
+
+    await wait_until(pilot, shown)

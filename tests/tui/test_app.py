@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 import pytest
-from pilot_helpers import CONFIG, SIZE, wait_until
+from pilot_helpers import CONFIG, SIZE, wait_for_notification, wait_until
 from rich.console import Console
 from textual.command import CommandPalette
 from textual.widgets import Input, OptionList, Select
@@ -524,7 +524,7 @@ async def test_divergence_shows_in_the_status_line_and_a_notification() -> None:
         await pilot.press("space")
         await wait_until(pilot, lambda: "DIVERGED" in status(app))
         assert "diverged at step" in status(app)
-        assert any("diverged at step" in str(n.message) for n in app._notifications)
+        await wait_for_notification(pilot, "diverged at step")
         await pilot.press("space")  # refused with a hint, no crash
         assert app.runner.state == "diverged"
         await pilot.press("r")
@@ -538,7 +538,7 @@ async def test_the_step_budget_ends_in_done_and_space_says_what_next() -> None:
         await wait_until(pilot, lambda: status(app).startswith("DONE  step 40"))
         await pilot.press("space", "n")
         assert app.runner.snapshot().step == 40
-        assert any("step budget" in str(n.message) for n in app._notifications)
+        await wait_for_notification(pilot, "step budget")
 
 
 async def test_a_worker_exception_shows_and_the_app_stays_usable() -> None:
@@ -551,7 +551,7 @@ async def test_a_worker_exception_shows_and_the_app_stays_usable() -> None:
         app.runner._trainer.step = broken_step
         await pilot.press("space")
         await wait_until(pilot, lambda: "RuntimeError: boom" in status(app))
-        assert any("boom" in str(n.message) for n in app._notifications)
+        await wait_for_notification(pilot, "boom")
         await pilot.press("r", "n")
         assert app.runner.snapshot().step == 1
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pilot_helpers import CONFIG, SIZE
+from pilot_helpers import CONFIG, SIZE, wait_for_notification
 from textual.widgets import Input
 
 from engine import ExperimentConfig, Trainer
@@ -46,7 +46,7 @@ async def test_ctrl_s_saves_the_config_and_ctrl_o_opens_it_as_a_new_run(tmp_path
         modal = await submit_path(pilot, "ctrl+s", target)
         assert not isinstance(app.screen, PathModal)
         assert load_config(target) == app.runner.config
-        assert any("Saved" in str(n.message) for n in app._notifications)
+        await wait_for_notification(pilot, "Saved")
         # Saving again over it asks first; a second enter overwrites.
         modal = await submit_path(pilot, "ctrl+s", target)
         assert isinstance(app.screen, PathModal) and "exists" in modal.error
@@ -142,7 +142,7 @@ async def test_shift_o_opens_a_run_directory_paused_with_its_curves(tmp_path: Pa
         )
         await pilot.press("n")
         assert app.runner.snapshot().step == 61
-        assert any("at step 60" in str(n.message) for n in app._notifications)
+        await wait_for_notification(pilot, "at step 60")
 
 
 async def test_shift_s_saves_the_run_and_it_opens_again(tmp_path: Path) -> None:
@@ -155,7 +155,7 @@ async def test_shift_s_saves_the_run_and_it_opens_again(tmp_path: Path) -> None:
         await app.workers.wait_for_complete()  # a thread writes the run
         await pilot.pause()
         (run_dir,) = (tmp_path / "saved").iterdir()
-        assert any(f"Saved the run to {run_dir}" in str(n.message) for n in app._notifications)
+        await wait_for_notification(pilot, f"Saved the run to {run_dir}")
         for name in ("config.toml", "weights.npz", "metrics.csv", "summary.json"):
             assert (run_dir / name).exists()
         await pilot.press("r")
@@ -178,7 +178,7 @@ async def test_a_run_that_cannot_be_saved_is_told_in_a_notification(tmp_path: Pa
         await submit_path(pilot, "S", not_a_folder)
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert any(n.severity == "error" for n in app._notifications)
+        await wait_for_notification(pilot, severity="error")
         assert app.runner.snapshot().step == 1
 
 
