@@ -37,10 +37,10 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
 from textual.strip import Strip
-from textual.timer import Timer
 from textual.widget import Widget
 
 from engine.registry import Registry
+from tui_nn.widgets.throttle import Throttle
 
 Array = np.ndarray
 RGB = tuple[int, int, int]
@@ -1015,13 +1015,11 @@ class DecisionBoundary(Widget):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._clock = clock
+        self._throttle = Throttle(self, self._show_pending, MIN_INTERVAL, clock)
         self._boundary: Any = None
         self._pending: tuple[Any] | None = None  # (the boundary to show next,) when held back
-        self._shown_at = -MIN_INTERVAL
         self._strips: list[Strip] | None = None
         self._strips_size: Size | None = None
-        self._deferred: Timer | None = None
         self._show_val = False
         self.builds = 0  # how many times the picture was rebuilt (tests, benchmark)
 
@@ -1047,21 +1045,15 @@ class DecisionBoundary(Widget):
             self._pending = (boundary,)
         if self._pending is None:
             return
-        wait = self._shown_at + MIN_INTERVAL - self._clock()
-        if wait > 0:
-            # Kept pending: a later poll or this timer shows it, even if the run stopped.
-            if self._deferred is None:
-                self._deferred = self.set_timer(wait, self._show_pending)
-            return
-        self._show_pending()
+        # Held, it stays pending: a later poll or the throttle's timer shows it.
+        self._throttle.request()
 
     def _show_pending(self) -> None:
-        self._deferred = None
         if self._pending is None:
             return
         (self._boundary,) = self._pending
         self._pending = None
-        self._shown_at = self._clock()
+        self._throttle.drew()
         self._strips = None
         self.refresh()
 

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.timer import Timer
 
 from tui_nn.charts import (
     LOG,
@@ -44,6 +43,7 @@ from tui_nn.charts import (
 from tui_nn.core.compare import CompareSnapshot, RunView
 from tui_nn.widgets.chart import Chart
 from tui_nn.widgets.plots import MIN_INTERVAL, PlotTabs
+from tui_nn.widgets.throttle import Throttle
 
 OUT = -1  # the layer choice that means every run's output layer
 
@@ -173,8 +173,7 @@ class ComparePlots(Vertical):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(id=id)
-        self.min_interval = min_interval
-        self._clock = clock
+        self._throttle = Throttle(self, self._redraw, min_interval, clock)
         self._active = 0
         self._layer = 0
         self._view = View()
@@ -182,8 +181,6 @@ class ComparePlots(Vertical):
         self._snapshot: CompareSnapshot | None = None
         self._evals: dict[int, EvalCache] = {}
         self._drawn: tuple[Any, ...] | None = None
-        self._drawn_at = -min_interval
-        self._deferred: Timer | None = None
         self.draws = 0  # how many times the plot was drawn (tests, benchmark)
         self.figure_text = ""  # the last figure's header, as plain text (tests)
 
@@ -230,16 +227,7 @@ class ComparePlots(Vertical):
 
     def refresh_from(self, snapshot: CompareSnapshot) -> None:
         self._snapshot = snapshot
-        wait = self._drawn_at + self.min_interval - self._clock()
-        if wait > 0 and snapshot.state == "running":
-            if self._deferred is None:
-                self._deferred = self.set_timer(wait, self._redraw_deferred)
-            return
-        self._redraw()
-
-    def _redraw_deferred(self) -> None:
-        self._deferred = None
-        self._redraw()
+        self._throttle.request(snapshot.state == "running")
 
     def on_resize(self) -> None:
         self._redraw()
@@ -287,5 +275,5 @@ class ComparePlots(Vertical):
         chart.draw(self._plot, figure, size.width)
         self.figure_text = "\n".join(row.plain for row in figure.header)
         self._drawn = key
-        self._drawn_at = self._clock()
+        self._throttle.drew()
         self.draws += 1

@@ -17,11 +17,11 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Static
 
 from tui_nn.charts import PLOTS, EvalCache, PlotInput, PlotSpec, View, new_plot
 from tui_nn.widgets.chart import Chart
+from tui_nn.widgets.throttle import Throttle
 
 MIN_INTERVAL = 0.5  # seconds between redraws while training: twice a second, like the boundary
 
@@ -75,8 +75,7 @@ class PlotsPanel(Vertical):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.min_interval = min_interval
-        self._clock = clock
+        self._throttle = Throttle(self, self._redraw_visible, min_interval, clock)
         self._active = 0
         self._snapshot: Any = None
         self._evals = EvalCache()
@@ -84,9 +83,7 @@ class PlotsPanel(Vertical):
         self._plots = {spec.key: new_plot() for spec in PLOTS}  # plotext's figures, a tab each
         # What each plot was last drawn from; equal keys mean nothing to redraw.
         self._drawn: dict[str, tuple[Any, ...]] = {}
-        self._drawn_at = -min_interval
         self._drawn_run: Any = None
-        self._deferred: Timer | None = None
         self.draws = 0  # how many plots were redrawn (tests, benchmark)
 
     def compose(self) -> ComposeResult:
@@ -139,17 +136,8 @@ class PlotsPanel(Vertical):
         timer, so the last data of a run that stopped still shows.
         """
         self._snapshot = snapshot
-        wait = self._drawn_at + self.min_interval - self._clock()
         # Only a running run is throttled: a paused or finished one shows its last data now.
-        if wait > 0 and snapshot.run_id == self._drawn_run and snapshot.state == "running":
-            if self._deferred is None:
-                self._deferred = self.set_timer(wait, self._redraw_deferred)
-            return
-        self._redraw_visible()
-
-    def _redraw_deferred(self) -> None:
-        self._deferred = None
-        self._redraw_visible()
+        self._throttle.request(snapshot.run_id == self._drawn_run and snapshot.state == "running")
 
     def on_resize(self) -> None:
         # The bucket count follows the width: a new size is new data to draw.
@@ -181,7 +169,7 @@ class PlotsPanel(Vertical):
         figure = spec.draw(plt, data, size.width, size.height, color)
         self.query_one(f"#{_plot_id(spec)}", Chart).draw(plt, figure, size.width)
         self._drawn[spec.key] = key
-        self._drawn_at = self._clock()
+        self._throttle.drew()
         self._drawn_run = snapshot.run_id
         self.draws += 1
 
