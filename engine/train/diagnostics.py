@@ -75,14 +75,18 @@ def step_stats(network: MLP, delta: Array) -> list[float]:
 
 def mean_std(a: Array) -> tuple[float, float]:
     """Mean and std of all of a, as np.mean and np.std of a in float64 give them (within
-    1e-4 relative in float32). Two passes: the one-pass E[a^2] - E[a]^2 cancels when the std
-    is small beside the mean (sigmoid at a tiny init: 0.5 +- 1e-4 read as std 0 in float32)."""
+    1e-4 relative in float32). The values are shifted by one of them, a's first: near it,
+    differences of floats are exact, so a layer whose units all agree (a constant or zero
+    init) reads std 0 exactly, and a std small beside the mean (sigmoid at a tiny init:
+    0.5 +- 1e-4) does not cancel, as the one-pass E[a^2] - E[a]^2 of the values would."""
     n = a.size
-    # Per-unit sums as ones @ a: a BLAS call, cheaper than an axis reduction on small
+    shift = a.flat[0]
+    centred = a - shift  # a NumPy scalar of a's dtype: centred keeps it
+    # Per-unit sums as ones @ centred: a BLAS call, cheaper than an axis reduction on small
     # batches; their sum in Python floats.
-    mean = sum(ones(a.shape[0], a.dtype).dot(a).tolist()) / n
-    centred = a - mean  # a Python float keeps a's dtype
-    return mean, math.sqrt(float(np.vdot(centred, centred)) / n)
+    mean = sum(ones(a.shape[0], a.dtype).dot(centred).tolist()) / n
+    variance = float(np.vdot(centred, centred)) / n - mean * mean
+    return float(shift) + mean, math.sqrt(max(variance, 0.0))
 
 
 VDOT_FROM = 1 << 16  # elements: from here a vdot per segment beats square + reduceat
