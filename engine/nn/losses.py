@@ -14,6 +14,7 @@ import numpy as np
 
 from engine.nn.activations import stable_sigmoid
 from engine.nn.layers import member_vdots, ones
+from engine.nn.subnormals import flush_small
 from engine.registry import Registry, UnknownName
 
 Array = np.ndarray
@@ -78,6 +79,7 @@ def softmax_cross_entropy(logits: Array, y: Array) -> tuple[float, Array]:
         shifted = logits - logits.max(axis=1, keepdims=True)
     right = _row_starts(n, c) + y  # shifted[rows, y] is shifted.ravel()[right]
     exp = np.exp(shifted)
+    flush_small(exp)  # a confident net's wrong classes: subnormals slow the backward
     total = exp.dot(ones(c, exp.dtype))  # (n,): each row's sum
     losses = np.log(total)
     losses -= shifted.ravel()[right]  # -log softmax of the right class
@@ -102,6 +104,7 @@ def softmax_cross_entropy_members(logits: Array, y: Array) -> tuple[Array, Array
         shifted = logits - logits.max(axis=2, keepdims=True)
     right = _row_starts(m * n, c) + y.ravel()
     exp = np.exp(shifted)
+    flush_small(exp)
     total = np.matmul(exp, ones(c, exp.dtype))  # (m, n)
     losses = np.log(total)
     losses -= shifted.ravel()[right].reshape(m, n)

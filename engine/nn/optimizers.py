@@ -19,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from engine.nn.subnormals import FLUSH_EVERY, flush_subnormals
 from engine.registry import Registry
 
 Array = np.ndarray
@@ -102,6 +103,7 @@ class Optimizer:
             d = self.delta(name, g, lr)
             p -= d
             deltas[name] = d
+        self.flush_due()
         return deltas
 
     def step_flat(self, theta: Array, grad: Array, lr: float, decay_mask: Array) -> Array:
@@ -122,7 +124,15 @@ class Optimizer:
             out = self._out = np.empty_like(grad)
         d = self.delta("theta", grad, lr, out)
         theta -= d
+        self.flush_due()
         return d
+
+    def flush_due(self) -> None:
+        """Every FLUSH_EVERY updates, zero the state's subnormals (engine.nn.subnormals):
+        where a gradient is zero, a running average decays into them."""
+        if self.t % FLUSH_EVERY == 0:
+            for buffer in self.state.values():
+                flush_subnormals(buffer)
 
     def buffer(self, key: str, like: Array) -> Array:
         if key not in self.state:

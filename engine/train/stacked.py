@@ -29,6 +29,7 @@ from engine.config import ConfigError, ExperimentConfig, OptimizerConfig
 from engine.nn.layers import member_vdots, ones
 from engine.nn.network import StackedMLP
 from engine.nn.optimizers import Factor, make_optimizer
+from engine.nn.subnormals import FLUSH_EVERY, flush_subnormals
 from engine.train.diagnostics import _VDOT_FROM, LAYER_STATS, _count
 from engine.train.records import STEP_COLUMNS, Diverged, EvalRecord, RunResult, StepRecord
 from engine.train.trainer import Trainer
@@ -345,6 +346,14 @@ class StackedTrainer:
             grad = decayed
         delta = self.optimizer.update("theta", grad, factors, self._delta)
         theta -= delta
+        # Each member's flush_due: its rows of the state, when its own count is due.
+        due = [i for i, m in enumerate(live) if m.optimizer.t % FLUSH_EVERY == 0]
+        for buffer in self.optimizer.state.values() if due else ():
+            if len(due) == len(live):
+                flush_subnormals(buffer)
+            else:
+                for i in due:
+                    flush_subnormals(buffer[i])
         if len(self._state_dicts[0]) != len(self.optimizer.state):  # the first update
             self._bind_state()
         return delta
@@ -425,20 +434,20 @@ def mean_std(arrays: list[Array]) -> tuple[Array, Array]:
     """engine.train.diagnostics.mean_std of each member of each array (M, N, units), all
     of one dtype: means and stds, (arrays, M)."""
     sizes = np.array([a[0].size for a in arrays], dtype=np.float64)[:, None]
+    centred = [a - a[:, :1, :1] for a in arrays]  # each member shifted by its first value
     # Per-unit sums as a product with ones, then added up as mean_std's Python sum adds
     # them: one after the other in float64 from 0.0. That is a cumulative sum's last
     # entry, taken over the units of all the arrays at once: each array's sums padded
     # with zeros to the widest (adding 0.0 changes a sum only from -0.0 to 0.0, which
     # the + 0.0 does anyway, as sum's start 0 does).
     sums = np.zeros((max(a.shape[-1] for a in arrays), len(arrays), len(arrays[0])))
-    for k, a in enumerate(arrays):
-        sums[: a.shape[-1], k] = np.matmul(ones(a.shape[1], a.dtype), a).T
+    for k, c in enumerate(centred):
+        sums[: c.shape[-1], k] = np.matmul(ones(c.shape[1], c.dtype), c).T
     means = (np.add.accumulate(sums)[-1] + 0.0) / sizes
-    squares = [
-        member_vdots(a - mean[:, None, None])
-        for a, mean in zip(arrays, means.astype(arrays[0].dtype), strict=True)  # in a's dtype
-    ]
-    return means, np.sqrt(np.array(squares, dtype=np.float64) / sizes)
+    squares = np.array([member_vdots(c) for c in centred], dtype=np.float64) / sizes
+    variances = np.maximum(squares - means * means, 0.0)
+    shifts = np.array([a[:, 0, 0] for a in arrays], dtype=np.float64)
+    return shifts + means, np.sqrt(variances)
 
 
 def _squared_norms(rows: Sequence[Array], starts: Array, squares: Array | None) -> Array:
