@@ -19,6 +19,9 @@ MOST = 0.5  # "most units saturated": over half a layer's units, each for most s
 UNSATURATED = 0.1  # a healthy signal has at most this share of saturated units
 NEAR_ZERO = 0.1  # the local gradient da/dz of a unit that passes "almost no gradient"
 IDENTICAL = 1e-4  # largest distance between two units, relative to their size: the same unit
+# Machine epsilons of the dtype under which that distance is rounding (BLAS kernels may
+# round two equal units' sums apart: 1.3e-7 in float32 after zero init on SkylakeX, 0 on Zen 5).
+ROUNDING = 100
 
 # ----------------------------------------------------------------------------- depth
 

@@ -53,6 +53,7 @@ from engine.thresholds import (
     NEAR_CHANCE,
     NEAR_ZERO,
     OFF_CENTRE,
+    ROUNDING,
     SEPARATES,
     SLOW,
     UNSATURATED,
@@ -231,7 +232,12 @@ def units_stay_identical(trainer: Trainer) -> Finding:
     holds = spread < IDENTICAL
     if holds:
         how = "they moved, all alike" if norm > 0 else "they never left zero"
-        summary = f"units differ by at most {spread:.1e} of their size: {how}"
+        dtype = trainer.network.theta.dtype
+        rounding = ROUNDING * float(np.finfo(dtype).eps)
+        if spread < rounding:
+            summary = f"units identical to {dtype} rounding (under {rounding:.0e}): {how}"
+        else:
+            summary = f"units differ by at most {spread:.1e} of their size: {how}"
     else:
         summary = f"units differ by up to {spread:.2g} of their size: each is its own"
     return Finding(holds, summary, numbers)
