@@ -17,6 +17,10 @@ WINDOW = 20  # steps a "recent" reading averages, so that one noisy batch does n
 DEAD = 0.4
 MOST = 0.5  # "most units saturated": over half a layer's units, each for most samples
 UNSATURATED = 0.1  # a healthy signal has at most this share of saturated units
+# A saturated unit: its output this close to the activation's bounds (|tanh| > 0.99, a
+# sigmoid under 0.01 or over 0.99) for over MOST_SAMPLES of the samples.
+SATURATION = 0.99
+MOST_SAMPLES = 0.5
 NEAR_ZERO = 0.1  # the local gradient da/dz of a unit that passes "almost no gradient"
 IDENTICAL = 1e-4  # largest distance between two units, relative to their size: the same unit
 # Machine epsilons of the dtype under which that distance is rounding (BLAS kernels may
