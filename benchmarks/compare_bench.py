@@ -6,8 +6,10 @@
 1. steps/s of a comparison of 4 runs with the compare view on screen (headless Textual,
    120x40, its plot tabs cycling every half second) over the steps/s of the same 4 members
    trained headless (tui_nn.core.compare.train_together: each group's step in turn, on
-   this thread), back to back in pairs: >= 0.85. Two comparisons: 4 activations (runs
-   that cannot stack: one Trainer each) and 4 learning rates (one stacked group).
+   this thread, restored from the view's runs' checkpoints: the same members at the same
+   step, since a step's cost changes as a run trains), back to back in pairs: >= 0.85.
+   Two comparisons: 4 activations (runs that cannot stack: one Trainer each) and 4
+   learning rates (one stacked group).
 2. key press to screen in the real `tui-nn` in a pseudo-terminal, while the 4 runs train:
    `:compare activation=...`, then plot-tab keys until the plot's title arrives on the
    terminal: p95 <= 100 ms; beside it, as a peer timed in the same run, the single-run
@@ -24,6 +26,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +44,7 @@ from benchmarks.ui_bench import (  # noqa: E402
     tui_nn_command,
 )
 from benchmarks.ui_bench import key_latencies as lab_key_latencies  # noqa: E402
-from engine import ExperimentConfig  # noqa: E402
+from engine import ExperimentConfig, Trainer  # noqa: E402
 from tui_nn.app import LabApp  # noqa: E402
 from tui_nn.charts import PLOTS  # noqa: E402
 from tui_nn.core.compare import entries_from, parse_assignment, train_together  # noqa: E402
@@ -60,14 +63,21 @@ TITLES = {
 }
 
 
-def headless_rate(grid: str, seconds: float) -> float:
-    """Rounds a second of the grid's members trained together, with no UI and no runner."""
-    groups = [group for _, group in train_together(configs(grid))]
-    for group in groups:  # warm up: caches, the first evaluation
+def headless_rate(
+    grid: str, seconds: float, checkpoints: Sequence[Mapping[str, np.ndarray]] = ()
+) -> float:
+    """Rounds a second of the grid's members trained together, with no UI and no runner;
+    from `checkpoints` (one a member, in the grid's order) when given: the view's runs
+    where they are, since a run's step costs change as it trains."""
+    groups = train_together(configs(grid))
+    for indices, group in groups:
+        for member, i in zip(group.members, indices, strict=True) if checkpoints else ():
+            member.restore(checkpoints[i])
+    for _, group in groups:  # warm up: caches, the first evaluation
         group.step()
     start, rounds = time.perf_counter(), 0
     while time.perf_counter() - start < seconds:
-        for group in groups:
+        for _, group in groups:
             group.step()
         rounds += 1
     return rounds / (time.perf_counter() - start)
@@ -98,7 +108,9 @@ async def rates(grid: str, rounds: int, seconds: float) -> tuple[list[float], li
             on_screen.append((runner.snapshot().step - step0) / (time.perf_counter() - start))
             runner.pause()
             await pilot.pause(0.2)
-            alone.append(headless_rate(grid, seconds / 2))  # the event loop idles meanwhile
+            saved = [runner.read(i, Trainer.checkpoint) for i in range(len(configs(grid)))]
+            # The same members from where the view's are; the event loop idles meanwhile.
+            alone.append(headless_rate(grid, seconds / 2, saved))
             runner.start()
             await pilot.pause(0.3)
         await pilot.press("q")
