@@ -26,15 +26,19 @@ element-wise passes over the stacked arrays, at the per-element cost the members
 (stacking saves only their per-call overhead), and the per-call overhead of its ~100
 NumPy calls.
 
-What that leaves (02:50 UTC 2026-12-02, the shared 2-core EPYC, CPU time): 2-16-16-3 x 16,
-ratio 0.35, floor 0.13 to 0.14 (blas 0.06, member 0.07 to 0.08); the other 0.21 are the
-~100 NumPy calls of a stacked step on (16, 64, <=16) arrays, 1 to 8 us each (a broadcast
-bias add or a ReLU over 16 members costs 6 us: NumPy's inner loop a row). 2-64-64-64-3 x
-4, ratio 0.8 to 0.9, floor 0.53 to 0.55 (blas 0.48 to 0.50: 52 MFLOP a stacked step in
-~570 us, ~90 GFLOP/s, the core's float32 peak, as the members' own calls run; member
-0.05): 1/2 is out of reach with each member's own BLAS calls, and the element-wise
-passes (ReLU and its mask, the bias, the loss, Adam, the statistics: ~430 us of a ~1100
-us stacked step, as in the members' own steps) add about 0.3 more.
+`marginal` is what one more member costs a stack: a stack of 2M members less a stack of M,
+over the M members' runs alone. A stack's ratio is its marginal cost plus its fixed cost
+(the ~100 NumPy calls of a step, whatever M) over M: no number of members brings it below
+the marginal cost.
+
+What that leaves (06:30 UTC 2026-12-02, a shared 2-core Intel Xeon, OpenBLAS SkylakeX, CPU
+time): 2-16-16-3 x 16, ratio 0.32, floor 0.10 (blas 0.035, member 0.062), marginal 0.21:
+above the 1/5 target at any stack size. The marginal cost above the floor (0.115) is the
+element-wise passes of a member's step (ReLU and its mask, the bias, the softmax, Adam,
+the statistics), which cost the same per element stacked or not; 1/5 would need fewer
+passes than a member's own step makes, which NumPy cannot fuse. 2-64-64-64-3 x 4, ratio
+0.89, floor 0.41, marginal 0.81: the matmuls run at the core's float32 peak as the members'
+own calls do, and the element-wise passes are the rest.
 """
 
 from __future__ import annotations
