@@ -16,10 +16,11 @@ steps, each worker on one BLAS thread. Two grids:
   0.3 s: Python, numpy and the engine imported, the preflight) lowers that to about 1.6x.
 
 Rounds alternate 1 and 2 workers; the result is the ratio of the median wall times and of
-the best ones (the least disturbed). It first measures how many cores two busy processes
-get (the ceiling of any 2-worker speed-up here), and says how many cores other processes
-took meanwhile: on a shared 2-core machine that is what a second worker competes with,
-and such rounds are flagged BUSY.
+the best ones (the least disturbed). It first measures the ceiling of any 2-worker
+speed-up here: two processes training a member's net at once against one alone (on a
+2-core VM each core slows when both work: a count of CPU seconds would say 2.0), and it
+says how many cores other processes took meanwhile: on a shared 2-core machine that is
+what a second worker competes with, and such rounds are flagged BUSY.
 """
 
 from __future__ import annotations
@@ -52,20 +53,36 @@ def cpu_seconds() -> float:
     return (user + nice + system) / os.sysconf("SC_CLK_TCK")
 
 
-def _spin(seconds: float) -> float:
-    """Busy-loop for `seconds` of wall time; the CPU seconds this process got."""
-    start, cpu = time.perf_counter(), time.process_time()
-    while time.perf_counter() - start < seconds:
-        pass
-    return time.process_time() - cpu
+def _train(steps: int) -> float:
+    """Wall seconds of `steps` steps of one sweep member's net (2-64-64-64-3, batch 64,
+    one BLAS thread), built first."""
+    from threadpoolctl import threadpool_limits
+
+    from engine import ExperimentConfig, Trainer
+
+    threadpool_limits(1)
+    config = ExperimentConfig.from_dict(
+        {"model": {"hidden": [64, 64, 64]}, "training": {"batch_size": 64, "steps": steps}}
+    )
+    trainer = Trainer(config)
+    trainer.step()
+    start = time.perf_counter()
+    trainer.run(steps - 1)
+    return time.perf_counter() - start
 
 
-def cores_for_two(seconds: float = 2.0) -> float:
-    """How many cores two busy processes get right now (2.0 on two free cores): the
-    ceiling of a 2-worker speed-up, whatever the sweep does. On a shared virtual machine it
-    can be far lower even when no other process of ours runs."""
+def ceiling(steps: int = 4000, rounds: int = 3) -> float:
+    """The most two workers can do here: two processes training a member's net at once,
+    each at its speed alone times this over 2 (the median of `rounds` pairs). On these VMs
+    the two cores slow each other down, by 0 to 12% from one minute to the next, which a
+    count of CPU seconds does not show."""
     with multiprocessing.get_context("spawn").Pool(2) as pool:
-        return sum(pool.map(_spin, [seconds, seconds])) / seconds
+        pool.map(_train, [50, 50])  # imports and first steps in both
+        ratios = []
+        for _ in range(rounds):
+            alone = pool.apply(_train, (steps,))
+            ratios.append(2 * alone / max(pool.map(_train, [steps, steps])))
+    return statistics.median(ratios)
 
 
 def children_seconds() -> float:
@@ -94,7 +111,10 @@ def main() -> int:
     parser.add_argument("--only", choices=list(GRIDS), help="run one of the grids")
     args = parser.parse_args()
     print(f"8 members of 2-64-64-64-3, {args.steps} steps each, {os.cpu_count()} cores")
-    print(f"two busy processes get {cores_for_two():.2f} cores now (the ceiling of the ratio)")
+    print(
+        f"two members training at once here: {ceiling():.2f}x one alone "
+        "(the ceiling of the ratio, before any serial start)"
+    )
     for grid in [args.only] if args.only else GRIDS:
         times: dict[int, list[float]] = {1: [], 2: []}
         with tempfile.TemporaryDirectory() as tmp:
