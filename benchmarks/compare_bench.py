@@ -70,9 +70,10 @@ def headless_rate(
     from `checkpoints` (one a member, in the grid's order) when given: the view's runs
     where they are, since a run's step costs change as it trains."""
     groups = train_together(configs(grid))
-    for indices, group in groups:
-        for member, i in zip(group.members, indices, strict=True) if checkpoints else ():
-            member.restore(checkpoints[i])
+    if checkpoints:
+        for indices, group in groups:
+            for member, i in zip(group.members, indices, strict=True):
+                member.restore(checkpoints[i])
     for _, group in groups:  # warm up: caches, the first evaluation
         group.step()
     start, rounds = time.perf_counter(), 0

@@ -65,15 +65,11 @@ class Case:
     """A trainer (one, or a stack) that can be put back at a saved state."""
 
     def __init__(self, configs: list[ExperimentConfig]) -> None:
-        self.configs = configs
-        self.fresh()
-
-    def fresh(self) -> None:
-        if len(self.configs) == 1:
-            self.members = [Trainer(self.configs[0])]
+        if len(configs) == 1:
+            self.members = [Trainer(configs[0])]
             self.step: Callable[[], object] = self.members[0].step
         else:
-            stack = StackedTrainer(self.configs)
+            stack = StackedTrainer(configs)
             self.members, self.step = stack.members, stack.step
 
     def save(self) -> list[dict[str, Any]]:

@@ -348,12 +348,10 @@ class StackedTrainer:
         theta -= delta
         # Each member's flush_due: its rows of the state, when its own count is due.
         due = [i for i, m in enumerate(live) if m.optimizer.t % FLUSH_EVERY == 0]
+        parts: list[int | slice] = [slice(None)] if len(due) == len(live) else list(due)
         for buffer in self.optimizer.state.values() if due else ():
-            if len(due) == len(live):
-                flush_subnormals(buffer)
-            else:
-                for i in due:
-                    flush_subnormals(buffer[i])
+            for part in parts:
+                flush_subnormals(buffer[part])
         if len(self._state_dicts[0]) != len(self.optimizer.state):  # the first update
             self._bind_state()
         return delta
