@@ -23,6 +23,7 @@ from engine.lecture.readings import (
     saturated_shares,
     start_stds,
     update_ratio,
+    within_rounding,
     worst,
 )
 from engine.thresholds import (
@@ -191,12 +192,14 @@ def identical_units(trainer: Trainer) -> list[Advice]:
     ):
         if layer.units > 1 and spread < IDENTICAL:
             # The first such layer says it; the rest follow from it.
+            how = within_rounding(spread, trainer.network.theta.dtype)
             return [
                 Advice(
                     WARNING,
-                    f"All {layer.units} units of hidden layer {i + 1} are identical (they "
-                    f"differ by {spread:.1e}): zero or constant init gives every unit the same "
-                    "update. Use a random init: He for ReLU, Xavier for tanh.",
+                    f"All {layer.units} units of hidden layer {i + 1} are "
+                    f"{how or f'identical (they differ by {spread:.1e})'}: zero or constant "
+                    "init gives every unit the same update. Use a random init: He for ReLU, "
+                    "Xavier for tanh.",
                     spread,
                     "symmetry",
                 )

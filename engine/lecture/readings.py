@@ -12,12 +12,20 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from engine.nn.network import MLP
-from engine.thresholds import WINDOW
+from engine.thresholds import ROUNDING, WINDOW
 from engine.train.records import EvalRecord
 from engine.train.trainer import Trainer
 
 Array = np.ndarray
 Reading = Callable[[Trainer, str], float]  # recent or first: a history column to one number
+
+
+def within_rounding(spread: float, dtype: np.dtype) -> str | None:
+    """How a spread between units (diagnostics.symmetry) under ROUNDING epsilons of the
+    dtype reads: rounding, whose digits are the BLAS kernels' (equal units stay equal to
+    the bit on some, a rounding apart on others); None for a spread above it."""
+    rounding = ROUNDING * float(np.finfo(dtype).eps)
+    return f"identical to {dtype} rounding (under {rounding:.0e})" if spread < rounding else None
 
 
 def recent(trainer: Trainer, column: str, window: int = WINDOW) -> float:

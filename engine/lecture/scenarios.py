@@ -39,6 +39,7 @@ from engine.lecture.readings import (
     saturated_shares,
     start_stds,
     update_ratio,
+    within_rounding,
     worst,
 )
 from engine.registry import Registry
@@ -53,7 +54,6 @@ from engine.thresholds import (
     NEAR_CHANCE,
     NEAR_ZERO,
     OFF_CENTRE,
-    ROUNDING,
     SEPARATES,
     SLOW,
     UNSATURATED,
@@ -232,10 +232,9 @@ def units_stay_identical(trainer: Trainer) -> Finding:
     holds = spread < IDENTICAL
     if holds:
         how = "they moved, all alike" if norm > 0 else "they never left zero"
-        dtype = trainer.network.theta.dtype
-        rounding = ROUNDING * float(np.finfo(dtype).eps)
-        if spread < rounding:
-            summary = f"units identical to {dtype} rounding (under {rounding:.0e}): {how}"
+        same = within_rounding(spread, trainer.network.theta.dtype)
+        if same:
+            summary = f"units {same}: {how}"
         else:
             summary = f"units differ by at most {spread:.1e} of their size: {how}"
     else:

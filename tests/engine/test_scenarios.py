@@ -299,6 +299,10 @@ def test_zero_init_reads_identical_to_rounding_whatever_the_blas(dtype: str) -> 
     finding = units_stay_identical(trainer)
     assert finding.holds
     assert f"units identical to {dtype} rounding (under " in finding.summary
+    from engine.lecture.advisor import identical_units
+
+    (advice,) = identical_units(trainer)  # the advisor says it the same way
+    assert f"units of hidden layer 1 are identical to {dtype} rounding (under " in advice.message
     W = trainer.network.layers[0].W
     W[:, 0] *= 1.001  # one unit apart by 1e-3 of its size
     finding = units_stay_identical(trainer)
